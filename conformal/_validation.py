@@ -1,0 +1,123 @@
+"""Input checks shared by the estimators: one wording for every error."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import _safe_indexing
+import scipy.sparse as sp
+from sklearn.utils.validation import _num_samples, column_or_1d
+
+from .calibration import Level, _as_levels
+
+
+def check_levels(
+    confidence_level: Any, owner: str
+) -> tuple[list[Level], bool]:
+    """Levels as a list and whether a single level was given, with sklearn's error wording."""
+    try:
+        return _as_levels(confidence_level)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"The 'confidence_level' parameter of {owner} must be a float in the range "
+            f"(0.0, 1.0) or a sequence of such floats. Got {confidence_level!r} instead."
+        ) from None
+
+
+def check_target(y: ArrayLike) -> NDArray[np.float64]:
+    """``y`` as a finite 1-D float array (a column vector is accepted with sklearn's warning)."""
+    target = column_or_1d(y, warn=True)
+    try:
+        target = np.asarray(target, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"y must be numeric for regression. Got dtype {np.asarray(y).dtype} instead."
+        ) from None
+    bad = ~np.isfinite(target)
+    if bad.any():
+        raise ValueError(
+            f"y contains NaN or infinity at {int(bad.sum())} position(s) (first: index "
+            f"{int(np.flatnonzero(bad)[0])}); conformal calibration needs a finite target for "
+            "every sample: drop or impute those rows."
+        )
+    return target
+
+
+def check_same_rows(X: Any, n: int) -> None:
+    rows = n_rows(X)
+    if rows != n:
+        raise ValueError(
+            f"X has {rows} rows but y has {n}; they must describe the same samples "
+            "(found input variables with inconsistent numbers of samples)."
+        )
+
+
+def check_sample_count(n: int, owner: str) -> None:
+    if n < 2:
+        raise ValueError(
+            f"{owner} needs at least 2 samples to split into training and calibration data; "
+            f"got {n} sample."
+        )
+
+
+def seed_from(random_state: Any) -> int | None:
+    """An integer seed drawn from ``random_state`` without advancing the user's generator."""
+    if random_state is None or isinstance(random_state, (int, np.integer)):
+        return None if random_state is None else int(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return int(copy.deepcopy(random_state).integers(2**31 - 1))
+    if isinstance(random_state, np.random.RandomState):
+        return int(copy.deepcopy(random_state).randint(2**31 - 1))
+    raise ValueError(
+        "random_state must be None, an int, a numpy Generator or a RandomState. "
+        f"Got {random_state!r} instead."
+    )
+
+
+def is_frozen(estimator: Any) -> bool:
+    """Whether ``estimator`` (or every element of a sequence of them) is a FrozenEstimator."""
+    if isinstance(estimator, (list, tuple)):
+        return len(estimator) > 0 and all(isinstance(e, FrozenEstimator) for e in estimator)
+    return isinstance(estimator, FrozenEstimator)
+
+
+def split_indices(
+    n: int, calibration_size: float | int, random_state: Any
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Indices of the training and calibration parts."""
+    index = np.arange(n)
+    train, calibration = train_test_split(
+        index, test_size=calibration_size, random_state=seed_from(random_state)
+    )
+    return np.sort(train), np.sort(calibration)
+
+
+def as_rows(X: Any) -> Any:
+    """``X`` in a form whose rows can be taken: DataFrames, arrays and lists as they are (column
+    names survive), sparse matrices as CSR, other array-likes as arrays. Rejects 1-D ``X``."""
+    if sp.issparse(X):
+        return X if X.format in ("csr", "csc") else X.tocsr()
+    if not (hasattr(X, "iloc") or isinstance(X, (np.ndarray, list))):
+        X = np.asarray(X)
+    if np.ndim(X) == 1 if isinstance(X, list) else len(X.shape) == 1:
+        raise ValueError(
+            "Expected a 2D array, got a 1D array instead. Reshape your data either using "
+            "array.reshape(-1, 1) if your data has a single feature or array.reshape(1, -1) if it "
+            "contains a single sample."
+        )
+    return X
+
+
+def n_rows(X: Any) -> int:
+    return int(_num_samples(X))
+
+
+def take(data: Any, index: Sequence[int] | NDArray) -> Any:
+    """Rows of arrays, lists, sparse matrices or DataFrames (DataFrames keep their columns)."""
+    return _safe_indexing(data, index)

@@ -1,0 +1,257 @@
+"""Conformalized quantile regression (Romano, Patterson, Candes 2019)."""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import (
+    check_levels,
+    check_same_rows,
+    check_sample_count,
+    check_target,
+    is_frozen,
+    n_rows,
+    split_indices,
+    take,
+)
+from ..calibration import Level, exact_level
+from ..scores import CQRAsymmetricScore, CQRScore
+from ._base import BaseSplitRegressor
+
+
+def _tail_quantiles(level: Level) -> tuple[float, float]:
+    """The quantile levels ``a/2`` and ``1 - a/2`` of the two models for one confidence level."""
+    a = 1 - exact_level(level)
+    return float(a / 2), float(1 - a / 2)
+
+
+class ConformalizedQuantileRegressor(BaseSplitRegressor):
+    """Conformalized quantile regression (CQR): calibrated intervals from two quantile models.
+
+    Clones of ``estimator`` are fitted on the training part at quantile levels ``a/2`` and
+    ``1 - a/2`` (and 0.5 for :meth:`predict`); the calibration part's scores
+    ``max(lo(x) - y, y - hi(x))`` widen or shrink the band so that it covers a new ``y`` with
+    probability at least ``confidence_level`` for exchangeable data (Romano et al. 2019,
+    Theorem 1), while keeping the quantile models' local adaptivity.
+
+    Parameters
+    ----------
+    estimator : regressor with a quantile parameter, or sequence of 2 or 3 frozen models, default=None
+        ``None`` means ``HistGradientBoostingRegressor(loss="quantile")``. Any model whose
+        quantile level is a parameter works (``quantile`` for scikit-learn's
+        ``HistGradientBoostingRegressor`` and ``QuantileRegressor``, ``alpha`` for
+        ``GradientBoostingRegressor(loss="quantile")``, found automatically; otherwise name it in
+        ``quantile_param``). Already fitted models come as a sequence of
+        ``FrozenEstimator`` ``[lower, upper]`` or ``[lower, upper, median]``; then all of the data
+        given to ``fit`` is calibration data.
+    confidence_level : float or sequence of float, default=0.9
+        Target coverage. Quantile models are fitted for each level given here; a level asked for
+        only at predict time is calibrated (so still valid) on the models of the nearest fitted
+        level.
+    quantile_param : str, default=None
+        Name of the estimator's quantile parameter (nested names such as ``"model__quantile"``
+        work for pipelines). ``None`` detects ``quantile`` / ``alpha``.
+    symmetric : bool, default=True
+        ``True``: one score ``max(lo - y, y - hi)`` at level ``1 - a``. ``False``: each side
+        calibrated separately at level ``1 - a/2`` (controls each tail; slightly wider).
+    calibration_size : float or int, default=0.3
+        Fraction (or number) of samples held out for calibration.
+    random_state : int, Generator, RandomState or None, default=None
+        Controls the training/calibration split.
+
+    Attributes
+    ----------
+    estimators_ : dict of float to regressor
+        Fitted quantile models by quantile level.
+    fit_levels_ : list of float
+        Confidence levels with their own pair of quantile models.
+    conformity_scores_ : ndarray of shape (n_fit_levels, n_calibration) or (..., 2)
+        Calibration scores for each fitted pair (last axis ``[lower, upper]`` if asymmetric).
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import QuantileRegressor
+    >>> from conformal import ConformalizedQuantileRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(0, 5, size=(300, 1))
+    >>> y = X[:, 0] + rng.normal(scale=0.2 + X[:, 0] / 5, size=300)
+    >>> cqr = ConformalizedQuantileRegressor(
+    ...     QuantileRegressor(alpha=0.0), confidence_level=0.9, random_state=0
+    ... ).fit(X, y)
+    >>> cqr.predict_interval([[0.5], [4.5]]).round(2)
+    array([[-0.01,  1.06],
+           [ 2.75,  6.09]])
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **BaseSplitRegressor._parameter_constraints,
+        "estimator": [HasMethods(["fit", "predict"]), list, tuple, None],
+        "confidence_level": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like"],
+        "quantile_param": [str, None],
+        "symmetric": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        confidence_level: float | list[float] = 0.9,
+        quantile_param: str | None = None,
+        symmetric: bool = True,
+        calibration_size: float = 0.3,
+        random_state: Any = None,
+    ) -> None:
+        self.estimator = estimator
+        self.confidence_level = confidence_level
+        self.quantile_param = quantile_param
+        self.symmetric = symmetric
+        self.calibration_size = calibration_size
+        self.random_state = random_state
+
+    def _default_estimator(self) -> Any:
+        return HistGradientBoostingRegressor(loss="quantile")
+
+    def _quantile_parameter(self, estimator: Any) -> str:
+        """The name of the parameter that sets ``estimator``'s quantile level."""
+        name = type(estimator).__name__
+        shallow = estimator.get_params(deep=False)
+        if self.quantile_param is not None:
+            deep = estimator.get_params(deep=True)
+            if self.quantile_param not in deep:
+                raise ValueError(
+                    f"quantile_param={self.quantile_param!r} is not a parameter of {name}; its "
+                    f"parameters are {sorted(deep)}."
+                )
+            return self.quantile_param
+        if shallow.get("loss", "quantile") != "quantile":
+            raise ValueError(
+                f"{name}(loss={shallow['loss']!r}) does not fit quantiles; CQR needs "
+                f"{name}(loss='quantile')."
+            )
+        if "quantile" in shallow:
+            return "quantile"
+        if "alpha" in shallow and shallow.get("loss") == "quantile":
+            return "alpha"
+        raise ValueError(
+            f"Cannot tell which parameter of {name} sets the quantile level: it has neither "
+            "'quantile' nor 'alpha' with loss='quantile'. Pass quantile_param='<name>', e.g. "
+            "quantile_param='alpha' for LightGBM's LGBMRegressor(objective='quantile')."
+        )
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> ConformalizedQuantileRegressor:
+        """Fit the quantile models on the training part and score the calibration part.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : ConformalizedQuantileRegressor
+        """
+        self._validate_params()
+        X = self._check_features(X, reset=True)
+        target = check_target(y)
+        n = target.shape[0]
+        check_same_rows(X, n)
+        levels, _ = check_levels(self.confidence_level, type(self).__name__)
+        estimator = self.estimator if self.estimator is not None else self._default_estimator()
+        self.fit_levels_ = [float(lv) for lv in levels]
+        if isinstance(estimator, (list, tuple)):
+            calibration = self._use_prefit(estimator, levels, n)
+        else:
+            if is_frozen(estimator):
+                raise ValueError(
+                    "A single frozen model cannot give both quantiles; pass "
+                    "estimator=[FrozenEstimator(lower), FrozenEstimator(upper)] (optionally a "
+                    "third, the median, for predict)."
+                )
+            check_sample_count(n, type(self).__name__)
+            param = self._quantile_parameter(estimator)
+            train, calibration = split_indices(n, self.calibration_size, self.random_state)
+            X_train, y_train = take(X, train), target[train]
+            quantiles = sorted({q for lv in levels for q in _tail_quantiles(lv)} | {0.5})
+            self.estimators_ = {
+                q: clone(estimator).set_params(**{param: q}).fit(X_train, y_train)
+                for q in quantiles
+            }
+            self._pairs = [_tail_quantiles(lv) for lv in levels]
+        X_cal, y_cal = take(X, calibration), target[calibration]
+        self.score_ = CQRScore() if self.symmetric else CQRAsymmetricScore()
+        self.conformity_scores_ = np.stack(
+            [self.score_.score(y_cal, self._band(X_cal, i)) for i in range(len(levels))]
+        )
+        return self
+
+    def _use_prefit(self, models: Any, levels: list[Level], n: int) -> NDArray[np.intp]:
+        if not is_frozen(models) or len(models) not in (2, 3):
+            raise ValueError(
+                "estimator as a sequence must hold 2 or 3 FrozenEstimator models "
+                f"[lower, upper(, median)]. Got {models!r} instead."
+            )
+        if len(levels) != 1:
+            raise ValueError(
+                "prefit quantile models serve one confidence_level; got "
+                f"{[float(lv) for lv in levels]}. Pass a single level."
+            )
+        lo, hi = _tail_quantiles(levels[0])
+        self.estimators_ = {lo: models[0], hi: models[1]}
+        if len(models) == 3:
+            self.estimators_[0.5] = models[2]
+        self._pairs = [(lo, hi)]
+        return np.arange(n)
+
+    def _band(self, X: Any, index: int) -> NDArray[np.float64]:
+        lo, hi = self._pairs[index]
+        return np.column_stack(
+            [
+                np.asarray(self.estimators_[lo].predict(X), dtype=np.float64).ravel(),
+                np.asarray(self.estimators_[hi].predict(X), dtype=np.float64).ravel(),
+            ]
+        )
+
+    def _point_predictions(self, X: Any) -> Any:
+        if 0.5 in self.estimators_:
+            return self.estimators_[0.5].predict(X)
+        return self._band(X, 0).mean(axis=1)
+
+    def predict_interval(
+        self, X: ArrayLike, confidence_level: float | list[float] | None = None
+    ) -> NDArray[np.float64]:
+        """Calibrated intervals ``[lo(x) - q, hi(x) + q]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        confidence_level : float or sequence of float, default=None
+            Overrides the level set at construction. A level without its own quantile models is
+            calibrated on those of the nearest fitted level: coverage still holds.
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_levels, 2)
+        """
+        check_is_fitted(self)
+        X = self._check_features(X, reset=False)
+        levels, scalar = self._levels(confidence_level)
+        fitted = np.asarray(self.fit_levels_)
+        nearest = [int(np.argmin(np.abs(fitted - float(lv)))) for lv in levels]
+        n = n_rows(X)
+        out = np.empty((n, len(levels), 2))
+        for index in sorted(set(nearest)):
+            columns = [j for j, i in enumerate(nearest) if i == index]
+            wanted = [levels[j] for j in columns]
+            thresholds = self._thresholds(self.score_, self.conformity_scores_[index], wanted)
+            out[:, columns, :] = self.score_.inverse(self._band(X, index), thresholds)
+        return self._shape(out, scalar)

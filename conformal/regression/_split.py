@@ -1,0 +1,261 @@
+"""Split (inductive) conformal regression."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from numbers import Real
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import cross_val_predict
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import (
+    check_levels,
+    check_same_rows,
+    check_sample_count,
+    check_target,
+    is_frozen,
+    split_indices,
+    take,
+)
+from ..scores import RegressionScore, get_regression_score
+from ._base import BaseSplitRegressor
+
+_POINT_SCORES = ["absolute", "signed", "normalized", "gamma"]
+
+
+class SplitConformalRegressor(BaseSplitRegressor):
+    """Split conformal prediction intervals around any regressor.
+
+    The data given to :meth:`fit` is split into a training part, on which a clone of
+    ``estimator`` is fitted, and a calibration part, whose conformity scores set the interval
+    width. For exchangeable data the interval covers a new ``y`` with probability at least
+    ``confidence_level`` and, when scores have no ties, at most
+    ``confidence_level + 1 / (n_calibration + 1)`` (Vovk et al. 2005; Lei et al. 2018).
+
+    Parameters
+    ----------
+    estimator : regressor, default=None
+        The point model. ``None`` means ``LinearRegression()``. A model that is already fitted
+        is passed as ``sklearn.frozen.FrozenEstimator(model)``; then all the data given to
+        ``fit`` is calibration data.
+    confidence_level : float or sequence of float, default=0.9
+        Target coverage; can be overridden in :meth:`predict_interval`.
+    conformity_score : {"absolute", "signed", "normalized", "gamma"} or RegressionScore, \
+            default="absolute"
+        The conformity score (see :mod:`conformal.scores`). ``"signed"`` calibrates each side at
+        level ``1 - a/2``; ``"normalized"`` divides residuals by a difficulty model fitted on the
+        training part (pass ``NormalizedScore(difficulty_estimator=...)`` to choose it).
+    calibration_size : float or int, default=0.3
+        Fraction (or number) of the samples held out for calibration. Ignored with a frozen
+        estimator.
+    groups : callable, default=None
+        ``groups(X)`` returns one label per row: Mondrian calibration, coverage holds within
+        each group. A group with too few calibration points gets infinite intervals and a
+        :class:`~conformal.ConformalWarning`.
+    weights : array-like of shape (n_samples,), default=None
+        Fixed non-negative weights of the samples given to ``fit`` (e.g. ``rho ** age`` for data
+        that drift, Barber et al. 2023); the calibration part's weights enter a weighted quantile
+        with the test point's weight 1 at ``+inf``. The guarantee then holds up to the
+        coverage gap of Barber et al. (2023), Theorem 2.
+    random_state : int, Generator, RandomState or None, default=None
+        Controls the training/calibration split. The generator you pass is not advanced.
+
+    Attributes
+    ----------
+    estimator_ : regressor
+        The fitted point model.
+    score_ : RegressionScore
+        The score object (fitted difficulty model for ``"normalized"``).
+    conformity_scores_ : ndarray of shape (n_calibration,) or (n_calibration, 2)
+        Calibration scores.
+    calibration_groups_ : ndarray of shape (n_calibration,) or None
+    calibration_weights_ : ndarray of shape (n_calibration,) or None
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` has string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from conformal import SplitConformalRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(0, 5, size=(500, 1))
+    >>> y = 2 * X[:, 0] + rng.normal(size=500)
+    >>> model = SplitConformalRegressor(confidence_level=0.9, random_state=0).fit(X, y)
+    >>> model.predict_interval([[1.0], [2.0]]).round(2)
+    array([[0.31, 3.49],
+           [2.31, 5.48]])
+    >>> model.predict_interval([[1.0]], confidence_level=[0.5, 0.9]).shape
+    (1, 2, 2)
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **BaseSplitRegressor._parameter_constraints,
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "confidence_level": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like"],
+        "conformity_score": [StrOptions(set(_POINT_SCORES)), RegressionScore],
+        "groups": [callable, None],
+        "weights": ["array-like", None],
+    }
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        confidence_level: float | list[float] = 0.9,
+        conformity_score: str | RegressionScore = "absolute",
+        calibration_size: float = 0.3,
+        groups: Callable[[Any], ArrayLike] | None = None,
+        weights: ArrayLike | None = None,
+        random_state: Any = None,
+    ) -> None:
+        self.estimator = estimator
+        self.confidence_level = confidence_level
+        self.conformity_score = conformity_score
+        self.calibration_size = calibration_size
+        self.groups = groups
+        self.weights = weights
+        self.random_state = random_state
+
+    def _default_estimator(self) -> Any:
+        return LinearRegression()
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        try:
+            score = get_regression_score(self.conformity_score, param="conformity_score")
+        except ValueError:  # an unknown name is reported by fit, not by tag inspection
+            return tags
+        if score.needs_scale:  # the difficulty model sees X too
+            difficulty = score.difficulty_estimator  # type: ignore[attr-defined]
+            inner = get_tags(difficulty) if difficulty is not None else None
+            tags.input_tags.sparse &= inner.input_tags.sparse if inner else False
+        return tags
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> SplitConformalRegressor:
+        """Fit the point model on the training part and score the calibration part.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Passed to the wrapped estimator as given (DataFrames keep their columns).
+        y : array-like of shape (n_samples,)
+            Finite targets.
+
+        Returns
+        -------
+        self : SplitConformalRegressor
+        """
+        self._validate_params()
+        self.n_features_in_: int
+        X = self._check_features(X, reset=True)
+        target = check_target(y)
+        n = target.shape[0]
+        check_same_rows(X, n)
+        check_levels(self.confidence_level, type(self).__name__)
+        score = get_regression_score(self.conformity_score, param="conformity_score")
+        if score.needs_quantiles:
+            raise ValueError(
+                f"conformity_score={score.name!r} needs quantile models; use "
+                "ConformalizedQuantileRegressor for CQR scores."
+            )
+        weights = None
+        if self.weights is not None:
+            weights = np.asarray(self.weights, dtype=np.float64).ravel()
+            if weights.shape[0] != n:
+                raise ValueError(
+                    f"weights has {weights.shape[0]} entries but fit got {n} samples; pass one "
+                    "weight per sample given to fit."
+                )
+        estimator = self.estimator if self.estimator is not None else self._default_estimator()
+        if is_frozen(estimator):
+            calibration = np.arange(n)
+            self.estimator_ = estimator
+            if score.needs_scale:
+                score = self._fit_scale_frozen(score)
+        else:
+            check_sample_count(n, type(self).__name__)
+            train, calibration = split_indices(n, self.calibration_size, self.random_state)
+            X_train, y_train = take(X, train), target[train]
+            self.estimator_ = clone(estimator).fit(X_train, y_train)
+            if score.needs_scale:
+                score = self._fit_scale(score, estimator, X_train, y_train)
+        X_cal = take(X, calibration)
+        self.score_ = score
+        self.conformity_scores_ = score.score(
+            target[calibration], self._point_predictions(X_cal), scale=self._scale(X_cal)
+        )
+        self.calibration_groups_ = (
+            None if self.groups is None else np.asarray(self.groups(X_cal)).ravel()
+        )
+        self.calibration_weights_ = None if weights is None else weights[calibration]
+        return self
+
+    def _fit_scale(
+        self, score: Any, estimator: Any, X_train: Any, y_train: NDArray
+    ) -> RegressionScore:
+        """Fit the difficulty model on (out-of-fold) absolute residuals of the training part."""
+        if score.cv is None or len(y_train) < 2 * score.cv:
+            residual = y_train - self.estimator_.predict(X_train)
+        else:
+            oof = cross_val_predict(clone(estimator), X_train, y_train, cv=score.cv)
+            residual = y_train - oof
+        fitted: RegressionScore = score.fit_scale(X_train, np.abs(residual))
+        return fitted
+
+    def _fit_scale_frozen(self, score: Any) -> RegressionScore:
+        if not is_frozen(score.difficulty_estimator):
+            raise ValueError(
+                "conformity_score='normalized' with a frozen (prefit) estimator needs a prefit "
+                "difficulty model too: pass conformity_score=NormalizedScore(FrozenEstimator(difficulty_model)), since "
+                "all of the data given to fit is calibration data."
+            )
+        fitted: RegressionScore = score.fit_scale(None, np.ones(1))
+        return fitted
+
+    def _point_predictions(self, X: Any) -> Any:
+        return self.estimator_.predict(X)
+
+    def _scale(self, X: Any) -> NDArray[np.float64] | None:
+        return self.score_.predict_scale(X) if self.score_.needs_scale else None  # type: ignore[attr-defined]
+
+    def predict_interval(
+        self, X: ArrayLike, confidence_level: float | list[float] | None = None
+    ) -> NDArray[np.float64]:
+        """Prediction intervals.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        confidence_level : float or sequence of float, default=None
+            Overrides the level set at construction.
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_levels, 2)
+            ``[lower, upper]``; a sequence of levels adds the middle axis. Infinite bounds (with a
+            :class:`~conformal.ConformalWarning`) when the calibration set is too small.
+        """
+        check_is_fitted(self)
+        X = self._check_features(X, reset=False)
+        levels, scalar = self._levels(confidence_level)
+        calibration: dict[str, Any] = {}
+        if self.calibration_groups_ is not None:
+            calibration["groups"] = self.calibration_groups_
+            calibration["test_groups"] = np.asarray(self.groups(X)).ravel()  # type: ignore[misc]
+        if self.calibration_weights_ is not None:
+            calibration["weights"] = self.calibration_weights_
+        thresholds = self._thresholds(self.score_, self.conformity_scores_, levels, **calibration)
+        intervals = self.score_.inverse(
+            np.asarray(self._point_predictions(X), dtype=np.float64),
+            thresholds,
+            scale=self._scale(X),
+        )
+        return self._shape(intervals, scalar)
