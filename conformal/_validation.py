@@ -7,19 +7,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing
-import scipy.sparse as sp
 from sklearn.utils.validation import _num_samples, column_or_1d
 
 from .calibration import Level, _as_levels
 
 
-def check_levels(
-    confidence_level: Any, owner: str
-) -> tuple[list[Level], bool]:
+def check_levels(confidence_level: Any, owner: str) -> tuple[list[Level], bool]:
     """Levels as a list and whether a single level was given, with sklearn's error wording."""
     try:
         return _as_levels(confidence_level)

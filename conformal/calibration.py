@@ -119,7 +119,7 @@ def _plain(label: object) -> object:
 def _as_levels(confidence_level: Level | Sequence[Level] | NDArray) -> tuple[list[Level], bool]:
     """Levels as a list, and whether the caller passed a single level."""
     if isinstance(confidence_level, (float, int, Fraction, np.floating)):
-        levels: list[Level] = [confidence_level]  # type: ignore[list-item]
+        levels: list[Level] = [confidence_level]
         scalar = True
     else:
         levels = list(np.asarray(confidence_level, dtype=object).ravel())
@@ -141,7 +141,9 @@ def _check_scores(scores: ArrayLike, name: str = "scores") -> NDArray[np.float64
             f"{name} must be a 1-D array of conformity scores. Got shape {values.shape} instead."
         )
     if np.isnan(values).any():
-        raise ValueError(f"{name} contains NaN; conformity scores must be numbers (inf is allowed).")
+        raise ValueError(
+            f"{name} contains NaN; conformity scores must be numbers (inf is allowed)."
+        )
     return values
 
 
@@ -244,7 +246,9 @@ def conformal_quantile(
     n = values.shape[0]
     if groups is not None or test_groups is not None:
         if groups is None or test_groups is None:
-            raise ValueError("groups and test_groups must be given together (Mondrian calibration).")
+            raise ValueError(
+                "groups and test_groups must be given together (Mondrian calibration)."
+            )
         out = _grouped(values, levels, side, weights, test_weights, groups, test_groups)
         return out[:, 0] if scalar else out
     if weights is None:
@@ -280,7 +284,8 @@ def _grouped(
     test_labels = np.asarray(test_groups).ravel()
     if group_labels.shape[0] != values.shape[0]:
         raise ValueError(
-            f"groups has {group_labels.shape[0]} entries; expected {values.shape[0]}, one per score."
+            f"groups has {group_labels.shape[0]} entries; expected {values.shape[0]}, "
+            "one per score."
         )
     known, codes = np.unique(group_labels, return_inverse=True)
     inf = np.inf if side == "upper" else -np.inf
@@ -319,7 +324,8 @@ def _grouped(
     if not seen.all():
         unseen = np.unique(test_labels[~seen])
         warn_conformal(
-            f"test group(s) {[_plain(u) for u in unseen[:5]]!r} have no calibration points; their intervals are "
+            f"test group(s) {[_plain(u) for u in unseen[:5]]!r} have no calibration points; "
+            "their intervals are "
             "infinite (calibrate on data that covers every group)"
         )
     return out

@@ -13,7 +13,9 @@ def test_nine_points_at_ninety_percent_give_the_ninth_smallest():
 
 
 def test_eight_points_at_ninety_percent_give_inf_and_name_the_needed_size():
-    with pytest.warns(ConformalWarning, match=r"has 8 points; confidence_level=0.9 needs at least 9"):
+    with pytest.warns(
+        ConformalWarning, match=r"has 8 points; confidence_level=0.9 needs at least 9"
+    ):
         q = conformal_quantile(np.arange(1.0, 9.0), 0.9)
     assert q == np.inf
 

@@ -62,7 +62,10 @@ def test_grouped_order_statistics_match_reference(pairs, alpha_num):
     n_groups = 5
     counts = np.bincount(codes, minlength=n_groups)
     ranks = np.array(
-        [[ref.upper_rank(int(c), alpha_num, 10), ref.lower_rank(int(c), alpha_num, 10)] for c in counts],
+        [
+            [ref.upper_rank(int(c), alpha_num, 10), ref.lower_rank(int(c), alpha_num, 10)]
+            for c in counts
+        ],
         dtype=np.int64,
     )
     got = grouped_order_statistics(values, codes, n_groups, ranks)

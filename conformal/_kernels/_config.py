@@ -14,11 +14,11 @@ SERIAL = {"cache": True, "nogil": True}
 PARALLEL = {"cache": True, "nogil": True, "parallel": True}
 
 
-def jit(func):  # type: ignore[no-untyped-def]
+def jit(func):
     """Compile ``func`` lazily with the package's serial options."""
     return numba.njit(**SERIAL)(func)
 
 
-def jit_parallel(func):  # type: ignore[no-untyped-def]
+def jit_parallel(func):
     """Compile ``func`` lazily with the package's parallel options (``prange`` loops)."""
     return numba.njit(**PARALLEL)(func)

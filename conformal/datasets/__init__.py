@@ -52,7 +52,10 @@ _PREPARATION: dict[str, tuple[str, tuple[str, ...]]] = {
     "concrete": ("compressive_strength", ()),
     "energy_heating": ("heating_load", ()),
     "kin8nm": ("y", ()),
-    "naval_propulsion": ("compressor_decay", ("turbine_decay", "T1", "P1")),  # 2nd target; constants
+    "naval_propulsion": (
+        "compressor_decay",
+        ("turbine_decay", "T1", "P1"),
+    ),  # 2nd target; constants
     "power_plant": ("PE", ()),
     "protein_casp": ("RMSD", ()),
     "wine_red": ("quality", ()),

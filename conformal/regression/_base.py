@@ -31,7 +31,7 @@ class BaseSplitRegressor(RegressorMixin, BaseEstimator):
     def _default_estimator(self) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         inner = self.estimator if self.estimator is not None else self._default_estimator()
         if isinstance(inner, (list, tuple)):
@@ -61,7 +61,8 @@ class BaseSplitRegressor(RegressorMixin, BaseEstimator):
         levels: list[Level],
         **calibration: Any,
     ) -> NDArray[np.float64]:
-        """Thresholds for ``score.inverse``: ``(L,)`` / ``(m, L)``, plus ``[lo, hi]`` if asymmetric."""
+        """Thresholds for ``score.inverse``: ``(L,)`` or ``(m, L)``, plus ``[lo, hi]`` if
+        the score is asymmetric."""
         if not score.asymmetric:
             return conformal_quantile(scores, levels, **calibration)
         side_levels = [one_sided_level(lv) for lv in levels]

@@ -44,7 +44,7 @@ class ConformalizedQuantileRegressor(BaseSplitRegressor):
 
     Parameters
     ----------
-    estimator : regressor with a quantile parameter, or sequence of 2 or 3 frozen models, default=None
+    estimator : quantile regressor, or sequence of 2 or 3 frozen models, default=None
         ``None`` means ``HistGradientBoostingRegressor(loss="quantile")``. Any model whose
         quantile level is a parameter works (``quantile`` for scikit-learn's
         ``HistGradientBoostingRegressor`` and ``QuantileRegressor``, ``alpha`` for

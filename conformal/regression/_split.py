@@ -127,14 +127,14 @@ class SplitConformalRegressor(BaseSplitRegressor):
     def _default_estimator(self) -> Any:
         return LinearRegression()
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         try:
             score = get_regression_score(self.conformity_score, param="conformity_score")
         except ValueError:  # an unknown name is reported by fit, not by tag inspection
             return tags
         if score.needs_scale:  # the difficulty model sees X too
-            difficulty = score.difficulty_estimator  # type: ignore[attr-defined]
+            difficulty = score.difficulty_estimator
             inner = get_tags(difficulty) if difficulty is not None else None
             tags.input_tags.sparse &= inner.input_tags.sparse if inner else False
         return tags
@@ -179,7 +179,7 @@ class SplitConformalRegressor(BaseSplitRegressor):
             calibration = np.arange(n)
             self.estimator_ = estimator
             if score.needs_scale:
-                score = self._fit_scale_frozen(score)
+                score = self._fit_scale_frozen(score, X)
         else:
             check_sample_count(n, type(self).__name__)
             train, calibration = split_indices(n, self.calibration_size, self.random_state)
@@ -210,14 +210,15 @@ class SplitConformalRegressor(BaseSplitRegressor):
         fitted: RegressionScore = score.fit_scale(X_train, np.abs(residual))
         return fitted
 
-    def _fit_scale_frozen(self, score: Any) -> RegressionScore:
+    def _fit_scale_frozen(self, score: Any, X_cal: Any) -> RegressionScore:
         if not is_frozen(score.difficulty_estimator):
             raise ValueError(
                 "conformity_score='normalized' with a frozen (prefit) estimator needs a prefit "
-                "difficulty model too: pass conformity_score=NormalizedScore(FrozenEstimator(difficulty_model)), since "
+                "difficulty model too: pass "
+                "conformity_score=NormalizedScore(FrozenEstimator(difficulty_model)), since "
                 "all of the data given to fit is calibration data."
             )
-        fitted: RegressionScore = score.fit_scale(None, np.ones(1))
+        fitted: RegressionScore = score.fit_scale(X_cal)
         return fitted
 
     def _point_predictions(self, X: Any) -> Any:

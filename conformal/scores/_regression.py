@@ -116,11 +116,15 @@ class AbsoluteScore(RegressionScore):
 
     name = "absolute"
 
-    def score(self, y, y_pred, scale=None):  # type: ignore[no-untyped-def]
+    def score(
+        self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
         f = self._point(y_pred)
         return np.abs(_check_y(y, f.shape[0]) - f)
 
-    def inverse(self, y_pred, threshold, scale=None):  # type: ignore[no-untyped-def]
+    def inverse(
+        self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
         f = self._point(y_pred)[:, np.newaxis]
         q = _broadcast(threshold, f.shape[0], False)
         return np.stack(np.broadcast_arrays(f - q, f + q), axis=-1)
@@ -142,12 +146,16 @@ class SignedScore(RegressionScore):
     name = "signed"
     asymmetric = True
 
-    def score(self, y, y_pred, scale=None):  # type: ignore[no-untyped-def]
+    def score(
+        self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
         f = self._point(y_pred)
         t = _check_y(y, f.shape[0])
         return np.column_stack([f - t, t - f])
 
-    def inverse(self, y_pred, threshold, scale=None):  # type: ignore[no-untyped-def]
+    def inverse(
+        self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
         f = self._point(y_pred)[:, np.newaxis]
         q = _broadcast(threshold, f.shape[0], True)
         return np.stack(np.broadcast_arrays(f - q[..., 0], f + q[..., 1]), axis=-1)
@@ -165,7 +173,9 @@ class GammaScore(RegressionScore):
 
     name = "gamma"
 
-    def score(self, y, y_pred, scale=None):  # type: ignore[no-untyped-def]
+    def score(
+        self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
         f = self._point(y_pred)
         if (f == 0).any():
             raise ValueError(
@@ -174,7 +184,9 @@ class GammaScore(RegressionScore):
             )
         return np.abs(_check_y(y, f.shape[0]) - f) / np.abs(f)
 
-    def inverse(self, y_pred, threshold, scale=None):  # type: ignore[no-untyped-def]
+    def inverse(
+        self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
         f = self._point(y_pred)[:, np.newaxis]
         q = _broadcast(threshold, f.shape[0], False)
         half = q * np.abs(f)
@@ -198,8 +210,9 @@ class NormalizedScore(RegressionScore):
         Folds for the out-of-fold residuals the difficulty model learns from; ``None`` uses the
         point model's in-sample residuals (cheaper, but they understate flexible models' errors).
     beta : float, default=0.01
-        Floor on ``sigma`` as a fraction of the mean absolute training residual, so a difficulty
-        model predicting 0 or less cannot produce zero-width or inverted intervals.
+        Floor on ``sigma`` as a fraction of the mean absolute training residual (for a frozen
+        difficulty model: of its mean prediction on the calibration data), so a difficulty model
+        predicting 0 or less cannot produce zero-width or inverted intervals.
 
     Examples
     --------
@@ -217,26 +230,38 @@ class NormalizedScore(RegressionScore):
         self.difficulty_estimator = difficulty_estimator
         self.cv = cv
         self.beta = beta
+        self.estimator_: Any
+        self.floor_: float
 
-    def fit_scale(self, X: Any, abs_residuals: ArrayLike) -> NormalizedScore:
-        """Fit the difficulty model on ``|y - f(x)|``; returns a fitted copy, ``self`` untouched."""
+    def fit_scale(self, X: Any, abs_residuals: ArrayLike | None = None) -> NormalizedScore:
+        """Fit the difficulty model on ``|y - f(x)|``; returns a fitted copy, ``self`` untouched.
+
+        A ``FrozenEstimator`` difficulty model is used as it is; then ``abs_residuals`` may be
+        ``None`` and the floor is ``beta`` times the mean of its predictions on ``X`` (a scale in
+        the units of ``y`` either way, so rescaling ``y`` rescales the intervals).
+        """
         from sklearn.ensemble import HistGradientBoostingRegressor
         from sklearn.frozen import FrozenEstimator
 
         fitted = copy.copy(self)
-        r = np.abs(np.asarray(abs_residuals, dtype=np.float64))
         model = self.difficulty_estimator
         if model is None:
             model = HistGradientBoostingRegressor(max_iter=100, min_samples_leaf=20)
-        if not isinstance(model, FrozenEstimator):
-            model = clone(model).fit(X, r)
+        if isinstance(model, FrozenEstimator) and abs_residuals is None:
+            reference = np.maximum(np.asarray(model.predict(X), dtype=np.float64), 0.0)
+        else:
+            if abs_residuals is None:
+                raise ValueError("fit_scale needs abs_residuals unless the model is frozen.")
+            reference = np.abs(np.asarray(abs_residuals, dtype=np.float64))
+            if not isinstance(model, FrozenEstimator):
+                model = clone(model).fit(X, reference)
         fitted.estimator_ = model
-        mean = float(r.mean()) if r.size else 1.0
-        fitted.floor_ = self.beta * (mean if mean > 0 else 1.0)
+        mean = float(reference.mean()) if reference.size else 0.0
+        fitted.floor_ = self.beta * mean if mean > 0 else np.finfo(np.float64).tiny
         return fitted
 
     def predict_scale(self, X: Any) -> NDArray[np.float64]:
-        """``sigma(x)``, floored at ``beta`` times the mean training residual."""
+        """``sigma(x)``, floored at ``floor_`` (``beta`` times the reference scale)."""
         if not hasattr(self, "estimator_"):
             raise ValueError("NormalizedScore.predict_scale called before fit_scale.")
         sigma = np.asarray(self.estimator_.predict(X), dtype=np.float64).ravel()
@@ -252,11 +277,15 @@ class NormalizedScore(RegressionScore):
             raise ValueError("scale must be positive: sigma(x) > 0 for every point.")
         return s
 
-    def score(self, y, y_pred, scale=None):  # type: ignore[no-untyped-def]
+    def score(
+        self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
         f = self._point(y_pred)
         return np.abs(_check_y(y, f.shape[0]) - f) / self._scale(scale, f.shape[0])
 
-    def inverse(self, y_pred, threshold, scale=None):  # type: ignore[no-untyped-def]
+    def inverse(
+        self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
         f = self._point(y_pred)
         s = self._scale(scale, f.shape[0])[:, np.newaxis]
         q = _broadcast(threshold, f.shape[0], False)
@@ -279,12 +308,16 @@ class CQRScore(RegressionScore):
     name = "cqr"
     needs_quantiles = True
 
-    def score(self, y, y_pred, scale=None):  # type: ignore[no-untyped-def]
+    def score(
+        self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
         lo, hi = self._pair(y_pred)
         t = _check_y(y, lo.shape[0])
         return np.maximum(lo - t, t - hi)
 
-    def inverse(self, y_pred, threshold, scale=None):  # type: ignore[no-untyped-def]
+    def inverse(
+        self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
         lo, hi = self._pair(y_pred)
         q = _broadcast(threshold, lo.shape[0], False)
         return np.stack(np.broadcast_arrays(lo[:, None] - q, hi[:, None] + q), axis=-1)
@@ -308,12 +341,16 @@ class CQRAsymmetricScore(RegressionScore):
     asymmetric = True
     needs_quantiles = True
 
-    def score(self, y, y_pred, scale=None):  # type: ignore[no-untyped-def]
+    def score(
+        self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
         lo, hi = self._pair(y_pred)
         t = _check_y(y, lo.shape[0])
         return np.column_stack([lo - t, t - hi])
 
-    def inverse(self, y_pred, threshold, scale=None):  # type: ignore[no-untyped-def]
+    def inverse(
+        self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
         lo, hi = self._pair(y_pred)
         q = _broadcast(threshold, lo.shape[0], True)
         lower = lo[:, None] - q[..., 0]

@@ -35,5 +35,7 @@ def test_returned_arrays_are_copies():
 
 
 def test_unknown_name_lists_valid_names():
-    with pytest.raises(ValueError, match=r"Unknown dataset 'boston'. Valid names are \['bike_hourly'"):
+    with pytest.raises(
+        ValueError, match=r"Unknown dataset 'boston'. Valid names are \['bike_hourly'"
+    ):
         load_dataset("boston")

@@ -72,9 +72,9 @@ def test_nested_quantile_parameter_in_a_pipeline(data):
 
 def test_several_fit_levels_and_a_level_only_known_at_predict_time(data):
     x, y = data
-    model = ConformalizedQuantileRegressor(
-        _gbr(), confidence_level=[0.8, 0.9], random_state=0
-    ).fit(x, y)
+    model = ConformalizedQuantileRegressor(_gbr(), confidence_level=[0.8, 0.9], random_state=0).fit(
+        x, y
+    )
     assert sorted(model.estimators_) == [0.05, 0.1, 0.5, 0.9, 0.95]
     out = model.predict_interval(x[:4], confidence_level=[0.8, 0.85, 0.9])
     assert out.shape == (4, 3, 2)
@@ -113,12 +113,32 @@ def test_pickle_and_grid_search(data):
 @pytest.mark.parametrize(
     ("estimator", "params", "match"),
     [
-        (LinearRegression(), {}, r"Cannot tell which parameter of LinearRegression sets the quantile"),
-        (GradientBoostingRegressor(), {}, r"GradientBoostingRegressor\(loss='squared_error'\) does not fit quantiles"),
-        (QuantileRegressor(), {"quantile_param": "tau"}, r"quantile_param='tau' is not a parameter of QuantileRegressor"),
-        (FrozenEstimator(LinearRegression()), {}, r"A single frozen model cannot give both quantiles"),
+        (
+            LinearRegression(),
+            {},
+            r"Cannot tell which parameter of LinearRegression sets the quantile",
+        ),
+        (
+            GradientBoostingRegressor(),
+            {},
+            r"GradientBoostingRegressor\(loss='squared_error'\) does not fit quantiles",
+        ),
+        (
+            QuantileRegressor(),
+            {"quantile_param": "tau"},
+            r"quantile_param='tau' is not a parameter of QuantileRegressor",
+        ),
+        (
+            FrozenEstimator(LinearRegression()),
+            {},
+            r"A single frozen model cannot give both quantiles",
+        ),
         ([LinearRegression(), LinearRegression()], {}, r"must hold 2 or 3 FrozenEstimator models"),
-        (_gbr(), {"confidence_level": 0.0}, r"'confidence_level' parameter of ConformalizedQuantileRegressor"),
+        (
+            _gbr(),
+            {"confidence_level": 0.0},
+            r"'confidence_level' parameter of ConformalizedQuantileRegressor",
+        ),
     ],
 )
 def test_errors(data, estimator, params, match):

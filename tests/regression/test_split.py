@@ -29,7 +29,10 @@ def data():
 def _split(score, **kwargs):
     def fit_predict(x, y, x_test, seed):
         model = SplitConformalRegressor(
-            LinearRegression(), conformity_score=score, calibration_size=120, random_state=seed,
+            LinearRegression(),
+            conformity_score=score,
+            calibration_size=120,
+            random_state=seed,
             **kwargs,
         )
         return model.fit(x, y).predict_interval(x_test)
@@ -158,7 +161,10 @@ def test_pipeline_grid_search_cross_val_clone_pickle(data):
     pipe = make_pipeline(StandardScaler(), SplitConformalRegressor(Ridge(), random_state=0))
     plain = make_pipeline(StandardScaler(), Ridge())
     # R^2 of the point model fitted on 70% of each training fold: close to the plain model's
-    assert abs(cross_val_score(pipe, x, y, cv=3).mean() - cross_val_score(plain, x, y, cv=3).mean()) < 0.05
+    assert (
+        abs(cross_val_score(pipe, x, y, cv=3).mean() - cross_val_score(plain, x, y, cv=3).mean())
+        < 0.05
+    )
     grid = GridSearchCV(
         SplitConformalRegressor(Ridge(), random_state=0),
         {"estimator__alpha": [0.1, 10.0]},
@@ -207,7 +213,8 @@ def test_user_objects_are_not_mutated(data):
 def test_normalized_intervals_adapt_to_the_noise(data):
     x, y = v.draw(2000, np.random.default_rng(1))
     model = SplitConformalRegressor(
-        KNeighborsRegressor(50), conformity_score=NormalizedScore(KNeighborsRegressor(50)),
+        KNeighborsRegressor(50),
+        conformity_score=NormalizedScore(KNeighborsRegressor(50)),
         random_state=0,
     ).fit(x, y)
     widths = np.diff(model.predict_interval([[0.5], [4.5]]), axis=1).ravel()
@@ -218,9 +225,7 @@ def test_prefit_normalized_needs_prefit_difficulty(data):
     x, y = data
     frozen = FrozenEstimator(LinearRegression().fit(x, y))
     difficulty = FrozenEstimator(KNeighborsRegressor(10).fit(x, np.abs(y - frozen.predict(x))))
-    model = SplitConformalRegressor(
-        frozen, conformity_score=NormalizedScore(difficulty)
-    ).fit(x, y)
+    model = SplitConformalRegressor(frozen, conformity_score=NormalizedScore(difficulty)).fit(x, y)
     assert model.conformity_scores_.shape == (400,)
     with pytest.raises(ValueError, match="needs a prefit difficulty model too"):
         SplitConformalRegressor(frozen, conformity_score="normalized").fit(x, y)
@@ -256,7 +261,9 @@ def test_nan_in_y_is_rejected(data):
     x, y = data
     y = y.copy()
     y[7] = np.nan
-    with pytest.raises(ValueError, match=r"y contains NaN or infinity at 1 position\(s\) \(first: index 7\)"):
+    with pytest.raises(
+        ValueError, match=r"y contains NaN or infinity at 1 position\(s\) \(first: index 7\)"
+    ):
         SplitConformalRegressor().fit(x, y)
 
 
@@ -265,7 +272,9 @@ def test_shape_mismatch(data):
     with pytest.raises(ValueError, match="X has 400 rows but y has 399"):
         SplitConformalRegressor().fit(x, y[:-1])
     model = SplitConformalRegressor(random_state=0).fit(x, y)
-    with pytest.raises(ValueError, match="X has 2 features, but SplitConformalRegressor is expecting 1"):
+    with pytest.raises(
+        ValueError, match="X has 2 features, but SplitConformalRegressor is expecting 1"
+    ):
         model.predict_interval(np.ones((3, 2)))
 
 
@@ -285,4 +294,6 @@ def test_bad_level_at_predict_time(data):
 
 def test_gamma_needs_nonzero_predictions():
     with pytest.raises(ValueError, match="got a prediction of exactly 0"):
-        SplitConformalRegressor(_prefit(), conformity_score="gamma").fit(np.zeros((20, 1)), np.ones(20))
+        SplitConformalRegressor(_prefit(), conformity_score="gamma").fit(
+            np.zeros((20, 1)), np.ones(20)
+        )
