@@ -1,0 +1,948 @@
+"""Metrics for prediction intervals: coverage, width, interval and quantile scores, reports.
+
+Every function takes targets ``y`` of shape ``(n,)`` and intervals shaped as
+``predict_interval`` returns them: ``(n, 2)`` rows of ``[lower, upper]``, or ``(n, L, 2)`` with one
+interval per confidence level. The estimators' shape rule carries over: ``(n, 2)`` intervals give
+a float, ``(n, L, 2)`` intervals an array of shape ``(L,)``, one value per level.
+
+Conventions:
+
+- an interval covers ``y`` when ``lower <= y <= upper`` (both ends included);
+- infinite bounds are kept, never dropped: an unbounded interval covers every ``y`` and has
+  infinite width and infinite interval score, so a mean over intervals with one infinite interval
+  is infinite (see :attr:`IntervalReport.infinite_fraction` for how many there are);
+  ``[inf, inf]`` and every other interval with ``lower == upper`` has width 0;
+- ``y`` must be finite; NaN bounds and ``lower > upper`` are errors;
+- inputs are never modified; lists, NumPy arrays and pandas Series / DataFrames are accepted.
+
+pandas is needed only by :meth:`IntervalReport.to_frame` and is imported there.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Real
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .calibration import _plain, exact_level
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "GroupCoverage",
+    "IntervalReport",
+    "IntervalRow",
+    "coverage",
+    "coverage_by_group",
+    "evaluate_intervals",
+    "interval_score",
+    "mean_width",
+    "pinball_loss",
+    "weighted_interval_score",
+]
+
+Floats = NDArray[np.float64]
+
+
+# ---------------------------------------------------------------------------------- validation
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it (``1.5``, not ``np.float64(1.5)``)."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        value = type(value)(_plain(v) for v in value)
+    return repr(_plain(value))
+
+
+def _as_floats(values: Any, name: str) -> Floats:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        pass
+    try:
+        dtype = np.asarray(values).dtype
+    except ValueError:  # a ragged nested sequence
+        raise ValueError(
+            f"{name} must be a numeric array; its rows have different lengths."
+        ) from None
+    raise ValueError(f"{name} must be numeric. Got dtype {dtype} instead.")
+
+
+def _as_vector(values: Any, name: str, *, finite: bool) -> Floats:
+    """A 1-D float array (an ``(n, 1)`` column is accepted); rejects NaN, and inf if ``finite``."""
+    vector = _as_floats(values, name)
+    if vector.ndim == 2 and vector.shape[1] == 1:
+        vector = vector[:, 0]
+    if vector.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D, one value per sample. Got shape {vector.shape} instead."
+        )
+    bad = ~np.isfinite(vector) if finite else np.isnan(vector)
+    if bad.any():
+        what = "NaN or infinity" if finite else "NaN"
+        raise ValueError(
+            f"{name} contains {what} at {int(bad.sum())} position(s) (first: index "
+            f"{int(np.flatnonzero(bad)[0])}); metrics need a {'finite ' if finite else ''}"
+            f"{name} for every sample: drop or impute those rows."
+        )
+    return vector
+
+
+def _where(index: Sequence[int], ndim: int) -> str:
+    return f"row {index[0]}" if ndim == 2 else f"row {index[0]}, level {index[1]}"
+
+
+def _as_intervals(intervals: Any) -> Floats:
+    """Intervals as a float array of shape (n, 2) or (n, L, 2), with valid [lower, upper] rows."""
+    values = _as_floats(intervals, "intervals")
+    if values.ndim not in (2, 3) or values.shape[-1] != 2:
+        raise ValueError(
+            "intervals must have shape (n, 2) or (n, n_levels, 2), with [lower, upper] on the "
+            f"last axis. Got shape {values.shape} instead (for separate arrays of lower and upper "
+            "bounds, pass np.column_stack([lower, upper]))."
+        )
+    if values.shape[0] == 0:
+        raise ValueError("intervals is empty; metrics need at least one sample.")
+    nan = np.isnan(values).any(axis=-1)
+    if nan.any():
+        raise ValueError(
+            f"intervals contains NaN in {int(nan.sum())} interval(s) (first: "
+            f"{_where(np.argwhere(nan)[0].tolist(), values.ndim)}); bounds must be numbers "
+            "(use -inf or inf for an unbounded side)."
+        )
+    crossed = values[..., 0] > values[..., 1]
+    if crossed.any():
+        first = np.argwhere(crossed)[0].tolist()
+        lower, upper = (float(v) for v in values[tuple(first)])
+        raise ValueError(
+            f"intervals has lower > upper in {int(crossed.sum())} interval(s) (first: "
+            f"{_where(first, values.ndim)}, lower={lower!r}, upper={upper!r}); each interval must "
+            "be [lower, upper] with lower <= upper (swap the columns if they are [upper, lower])."
+        )
+    return values
+
+
+def _as_pair(y: Any, intervals: Any) -> tuple[Floats, Floats]:
+    target = _as_vector(y, "y", finite=True)
+    bounds = _as_intervals(intervals)
+    if target.shape[0] != bounds.shape[0]:
+        raise ValueError(
+            f"y has {target.shape[0]} entries but intervals has {bounds.shape[0]} rows; pass one "
+            "interval per target."
+        )
+    return target, bounds
+
+
+def _is_level(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        return False
+    return 0.0 < float(value) < 1.0  # False for NaN
+
+
+def _check_level(value: Any, name: str) -> float:
+    if not _is_level(value):
+        raise ValueError(
+            f"The '{name}' parameter must be a float in the range (0.0, 1.0). Got {_show(value)} "
+            "instead."
+        )
+    return float(value)
+
+
+def _check_level_sequence(values: Any, name: str) -> list[float]:
+    if isinstance(values, (str, bytes)) or np.ndim(values) != 1 or len(values) == 0:
+        raise ValueError(
+            f"The '{name}' parameter must be a non-empty sequence of floats in the range "
+            f"(0.0, 1.0). Got {_show(values)} instead."
+        )
+    levels = list(values)
+    bad = [lv for lv in levels if not _is_level(lv)]
+    if bad:
+        raise ValueError(
+            f"The '{name}' parameter must be a sequence of floats in the range (0.0, 1.0). Got "
+            f"{_show(values)} instead; {_show(bad[0])} is not in (0.0, 1.0)."
+        )
+    return [float(lv) for lv in levels]
+
+
+def _levels_for(shape: tuple[int, ...], level: Any, name: str) -> list[float]:
+    """One level per interval: a float for (n, 2) intervals, a sequence of L floats for
+    (n, L, 2). Shapes follow the type of the level, as in ``predict_interval``."""
+    if len(shape) == 2:
+        if np.ndim(level) != 0:
+            raise ValueError(
+                f"intervals has shape {shape}, one interval per sample, so '{name}' must be a "
+                f"single float. Got {_show(level)} instead (a sequence of levels goes with "
+                "intervals of shape (n, n_levels, 2))."
+            )
+        return [_check_level(level, name)]
+    count = shape[1]
+    if np.ndim(level) == 0:
+        _check_level(level, name)
+        raise ValueError(
+            f"intervals has shape {shape}, {count} levels per sample, so '{name}' must be a "
+            f"sequence of {count} floats, one per level. Got the single level {_show(level)} "
+            "instead."
+        )
+    levels = _check_level_sequence(level, name)
+    if len(levels) != count:
+        raise ValueError(
+            f"{name} has {len(levels)} levels but intervals has {count} (shape {shape}); pass "
+            "one level per interval on the middle axis."
+        )
+    return levels
+
+
+def _alphas(levels: list[float]) -> Floats:
+    """Miscoverages ``1 - level`` computed on the decimal the user typed (0.1, not 0.0999...)."""
+    return np.array([float(1 - exact_level(lv)) for lv in levels], dtype=np.float64)
+
+
+def _as_groups(groups: Any, n: int) -> tuple[list[Any], NDArray[np.intp]]:
+    """Sorted distinct labels (plain Python values) and each sample's position among them."""
+    labels = np.asarray(groups)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ValueError(
+            f"groups must be 1-D, one label per sample. Got shape {labels.shape} instead."
+        )
+    if labels.shape[0] != n:
+        raise ValueError(
+            f"groups has {labels.shape[0]} entries but y has {n}; pass one group label per sample."
+        )
+    try:
+        known, codes = np.unique(labels, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(label).__name__ for label in labels.tolist()})
+        raise ValueError(
+            f"groups labels cannot be sorted: they mix types {kinds}. Use labels of one type "
+            "(e.g. convert them with str)."
+        ) from None
+    return [_plain(label) for label in known], codes.reshape(-1)
+
+
+# ----------------------------------------------------------------------------------- kernels
+# All work on a cube of intervals of shape (n, L, 2) and return one value per (sample, level).
+
+
+def _cube(bounds: Floats) -> Floats:
+    return bounds if bounds.ndim == 3 else bounds[:, None, :]
+
+
+def _covered(target: Floats, cube: Floats) -> NDArray[np.bool_]:
+    column = target[:, None]
+    return (cube[..., 0] <= column) & (column <= cube[..., 1])
+
+
+def _widths(cube: Floats) -> Floats:
+    lower, upper = cube[..., 0], cube[..., 1]
+    with np.errstate(invalid="ignore"):  # inf - inf for [inf, inf]; replaced by 0 below
+        width = upper - lower
+    return np.where(lower == upper, 0.0, width)
+
+
+def _interval_scores(target: Floats, cube: Floats, alphas: Floats) -> Floats:
+    column = target[:, None]
+    # maximum(., 0) instead of an indicator: 0 * inf would be NaN for an infinite bound.
+    below = np.maximum(cube[..., 0] - column, 0.0)
+    above = np.maximum(column - cube[..., 1], 0.0)
+    return _widths(cube) + (2.0 / alphas) * (below + above)
+
+
+def _finish(values: Floats, scalar: bool) -> float | Floats:
+    return float(values[0]) if scalar else np.asarray(values, dtype=np.float64)
+
+
+# ------------------------------------------------------------------------------------ metrics
+
+
+def coverage(y: ArrayLike, intervals: ArrayLike) -> float | Floats:
+    """Fraction of targets inside their interval, ``lower <= y <= upper``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Finite targets.
+    intervals : array-like of shape (n, 2) or (n, n_levels, 2)
+        ``[lower, upper]`` per sample (and level); infinite bounds are allowed.
+
+    Returns
+    -------
+    coverage : float or ndarray of shape (n_levels,)
+        A float for ``(n, 2)`` intervals, one value per level for ``(n, n_levels, 2)``.
+
+    Examples
+    --------
+    >>> from conformal.metrics import coverage
+    >>> y = [1.0, 2.0, 3.0, 7.0]
+    >>> intervals = [[0, 2], [2.5, 3.5], [3, 3], [4.5, 6]]
+    >>> coverage(y, intervals)    # rows 0 and 2 (ends included) cover their target
+    0.5
+    >>> coverage([0.0, 5.0], [[[-1, 1], [-2, 2]], [[4, 6], [5.5, 9]]])
+    array([1. , 0.5])
+    """
+    target, bounds = _as_pair(y, intervals)
+    return _finish(_covered(target, _cube(bounds)).mean(axis=0), bounds.ndim == 2)
+
+
+def mean_width(intervals: ArrayLike) -> float | Floats:
+    """Mean interval width ``upper - lower``.
+
+    Infinite intervals are kept: one of them makes the mean infinite, which is the honest answer
+    (count them with :func:`evaluate_intervals`). An interval with ``lower == upper`` has width 0.
+
+    Parameters
+    ----------
+    intervals : array-like of shape (n, 2) or (n, n_levels, 2)
+        ``[lower, upper]`` per sample (and level).
+
+    Returns
+    -------
+    mean_width : float or ndarray of shape (n_levels,)
+
+    Examples
+    --------
+    >>> from conformal.metrics import mean_width
+    >>> mean_width([[0, 2], [2.5, 3.5], [3, 3], [4.5, 6]])    # (2 + 1 + 0 + 1.5) / 4
+    1.125
+    >>> mean_width([[0, 1], [-np.inf, 1]])
+    inf
+    >>> mean_width([[[-1, 1], [-2, 2]], [[4, 6], [5.5, 9]]])
+    array([2.  , 3.75])
+    """
+    bounds = _as_intervals(intervals)
+    return _finish(_widths(_cube(bounds)).mean(axis=0), bounds.ndim == 2)
+
+
+def interval_score(
+    y: ArrayLike, intervals: ArrayLike, confidence_level: float | Sequence[float]
+) -> float | Floats:
+    """Mean interval score of Gneiting and Raftery (2007), equation (43).
+
+    For a central interval ``[l, u]`` at level ``1 - a`` and a target ``y``::
+
+        IS_a = (u - l) + (2 / a) * (l - y) * 1{y < l} + (2 / a) * (y - u) * 1{y > u}
+
+    a proper score (lower is better) that rewards narrow intervals and penalises misses in
+    proportion to their distance. An infinite bound gives an infinite score.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Finite targets.
+    intervals : array-like of shape (n, 2) or (n, n_levels, 2)
+        ``[lower, upper]`` per sample (and level).
+    confidence_level : float or sequence of float
+        The nominal level ``1 - a`` in (0, 1) of the intervals: a float for ``(n, 2)``
+        intervals, a sequence of ``n_levels`` floats for ``(n, n_levels, 2)``.
+
+    Returns
+    -------
+    score : float or ndarray of shape (n_levels,)
+        The mean over samples.
+
+    References
+    ----------
+    T. Gneiting and A. E. Raftery (2007). Strictly proper scoring rules, prediction, and
+    estimation. Journal of the American Statistical Association 102(477), 359-378.
+
+    Examples
+    --------
+    >>> from conformal.metrics import interval_score
+    >>> y = [1.0, 2.0, 3.0, 7.0]
+    >>> intervals = [[0, 2], [2.5, 3.5], [3, 3], [4.5, 6]]
+    >>> # a = 0.5: scores 2, 1 + 4 * 0.5, 0, 1.5 + 4 * 1 -> mean 10.5 / 4
+    >>> interval_score(y, intervals, confidence_level=0.5)
+    2.625
+    >>> interval_score([0.0], [[[-1, 1], [-0.5, 0.5]]], confidence_level=[0.9, 0.5])
+    array([2., 1.])
+    """
+    target, bounds = _as_pair(y, intervals)
+    alphas = _alphas(_levels_for(bounds.shape, confidence_level, "confidence_level"))
+    scores = _interval_scores(target, _cube(bounds), alphas)
+    return _finish(scores.mean(axis=0), bounds.ndim == 2)
+
+
+def weighted_interval_score(
+    y: ArrayLike,
+    intervals: ArrayLike,
+    confidence_levels: float | Sequence[float],
+    median: ArrayLike | None = None,
+) -> float:
+    """Mean weighted interval score (WIS) of Bracher et al. (2021).
+
+    With ``K`` central intervals at levels ``1 - a_k`` and the predictive median ``m``::
+
+        WIS = (0.5 * |y - m| + sum_k (a_k / 2) * IS_{a_k}) / (K + 1/2)
+
+    where ``IS_a`` is the :func:`interval_score`. It equals the mean pinball loss of the
+    ``2K + 1`` quantiles the intervals and the median stand for, times ``(2K + 1) / (K + 1/2)``,
+    and approximates the CRPS when many levels are given.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Finite targets.
+    intervals : array-like of shape (n, K, 2)
+        ``[lower, upper]`` per sample and level (``(n, 2)`` with a single float level is the case
+        ``K = 1``).
+    confidence_levels : sequence of float
+        The ``K`` nominal levels ``1 - a_k`` in (0, 1).
+    median : array-like of shape (n,), default=None
+        The predictive median. When ``None`` the median term is omitted and the normalisation
+        is ``1 / K`` instead of ``1 / (K + 1/2)``: the mean of ``(a_k / 2) * IS_{a_k}`` over
+        levels. Scores with and without a median are therefore not comparable.
+
+    Returns
+    -------
+    wis : float
+        The mean over samples.
+
+    References
+    ----------
+    J. Bracher, E. L. Ray, T. Gneiting and N. G. Reich (2021). Evaluating epidemic forecasts in
+    an interval format. PLOS Computational Biology 17(2), e1008618.
+
+    Examples
+    --------
+    >>> from conformal.metrics import weighted_interval_score
+    >>> y = [0.0]
+    >>> intervals = [[[0.5, 1.5], [-1.0, 3.0]]]        # levels 0.5 and 0.8
+    >>> # (a/2) IS: 0.25 * (1 + 4 * 0.5) = 0.75 and 0.1 * 4 = 0.4; median term 0.5 * |0 - 1|
+    >>> round(weighted_interval_score(y, intervals, [0.5, 0.8], median=[1.0]), 10)  # 1.65 / 2.5
+    0.66
+    >>> round(weighted_interval_score(y, intervals, [0.5, 0.8]), 10)                # 1.15 / 2
+    0.575
+    """
+    target, bounds = _as_pair(y, intervals)
+    alphas = _alphas(_levels_for(bounds.shape, confidence_levels, "confidence_levels"))
+    weighted = (alphas / 2.0) * _interval_scores(target, _cube(bounds), alphas)
+    total = weighted.sum(axis=1)
+    k = alphas.shape[0]
+    if median is None:
+        return float(np.mean(total / k))
+    center = _as_vector(median, "median", finite=False)
+    if center.shape[0] != target.shape[0]:
+        raise ValueError(
+            f"median has {center.shape[0]} entries but y has {target.shape[0]}; pass one median "
+            "per target."
+        )
+    return float(np.mean((0.5 * np.abs(target - center) + total) / (k + 0.5)))
+
+
+def pinball_loss(
+    y: ArrayLike, quantile_predictions: ArrayLike, quantile_levels: float | Sequence[float]
+) -> float | Floats:
+    """Mean pinball (quantile) loss.
+
+    For a quantile prediction ``q`` at level ``tau`` and target ``y`` the loss is
+    ``tau * (y - q)`` when ``y >= q`` and ``(1 - tau) * (q - y)`` otherwise; it equals
+    :func:`sklearn.metrics.mean_pinball_loss` with ``alpha=tau``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Finite targets.
+    quantile_predictions : array-like of shape (n,) or (n, n_quantiles)
+        Predicted quantiles (infinite values give an infinite loss).
+    quantile_levels : float or sequence of float
+        Level(s) ``tau`` in (0, 1): a float for ``(n,)`` predictions, a sequence of
+        ``n_quantiles`` floats for ``(n, n_quantiles)``.
+
+    Returns
+    -------
+    loss : float or ndarray of shape (n_quantiles,)
+
+    Examples
+    --------
+    >>> from conformal.metrics import pinball_loss
+    >>> y = [1.0, 2.0, 3.0]
+    >>> round(pinball_loss(y, [2.0, 2.0, 2.0], 0.1), 10)     # (0.9 + 0 + 0.1) / 3
+    0.3333333333
+    >>> pinball_loss(y, [[2, 0], [2, 0], [2, 0]], [0.1, 0.9]).round(4)
+    array([0.3333, 1.8   ])
+    """
+    target = _as_vector(y, "y", finite=True)
+    if target.shape[0] == 0:
+        raise ValueError("y is empty; metrics need at least one sample.")
+    predictions = _as_floats(quantile_predictions, "quantile_predictions")
+    if predictions.ndim not in (1, 2):
+        raise ValueError(
+            "quantile_predictions must have shape (n,) or (n, n_quantiles). Got shape "
+            f"{predictions.shape} instead."
+        )
+    if predictions.shape[0] != target.shape[0]:
+        raise ValueError(
+            f"y has {target.shape[0]} entries but quantile_predictions has "
+            f"{predictions.shape[0]} rows; pass one prediction per target."
+        )
+    nan = np.isnan(predictions)
+    if nan.any():
+        raise ValueError(
+            f"quantile_predictions contains NaN at {int(nan.sum())} position(s) (first: row "
+            f"{int(np.argwhere(nan)[0][0])}); predictions must be numbers."
+        )
+    scalar = predictions.ndim == 1
+    if scalar:
+        if np.ndim(quantile_levels) != 0:
+            raise ValueError(
+                f"quantile_predictions has shape {predictions.shape}, one per sample, so "
+                f"'quantile_levels' must be a single float. Got {_show(quantile_levels)} instead "
+                "(a sequence of levels goes with predictions of shape (n, n_quantiles))."
+            )
+        taus = np.array([_check_level(quantile_levels, "quantile_levels")])
+    else:
+        count = predictions.shape[1]
+        if np.ndim(quantile_levels) == 0:
+            _check_level(quantile_levels, "quantile_levels")
+            raise ValueError(
+                f"quantile_predictions has shape {predictions.shape}, {count} per sample, so "
+                f"'quantile_levels' must be a sequence of {count} floats, one per column. Got "
+                f"the single level {_show(quantile_levels)} instead."
+            )
+        taus = np.array(_check_level_sequence(quantile_levels, "quantile_levels"))
+        if taus.shape[0] != count:
+            raise ValueError(
+                f"quantile_levels has {taus.shape[0]} levels but quantile_predictions has "
+                f"{count} columns (shape {predictions.shape}); pass one level per column."
+            )
+    diff = target[:, None] - predictions.reshape(target.shape[0], -1)
+    loss = np.maximum(taus * diff, (taus - 1.0) * diff)
+    return _finish(loss.mean(axis=0), scalar)
+
+
+class GroupCoverage(NamedTuple):
+    """Coverage, mean width and size of one group (see :func:`coverage_by_group`)."""
+
+    coverage: float | Floats
+    mean_width: float | Floats
+    n: int
+
+
+def coverage_by_group(
+    y: ArrayLike, intervals: ArrayLike, groups: ArrayLike
+) -> dict[Any, GroupCoverage]:
+    """Coverage and mean width within each group (conditional coverage on a partition).
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Finite targets.
+    intervals : array-like of shape (n, 2) or (n, n_levels, 2)
+        ``[lower, upper]`` per sample (and level).
+    groups : array-like of shape (n,)
+        One label per sample (any sortable labels: ints, strings, a pandas Series or
+        Categorical).
+
+    Returns
+    -------
+    by_group : dict
+        ``{label: GroupCoverage(coverage, mean_width, n)}`` in sorted label order, labels as plain
+        Python values (``0``, not ``np.int64(0)``). ``coverage`` and ``mean_width`` follow the
+        shape rule of :func:`coverage`; ``n`` is the group's size. For a plain
+        ``{label: coverage}`` mapping use ``{g: r.coverage for g, r in by_group.items()}``.
+
+    Examples
+    --------
+    >>> from conformal.metrics import coverage_by_group
+    >>> y = [1.0, 2.0, 3.0, 7.0]
+    >>> intervals = [[0, 2], [2.5, 3.5], [3, 3], [4.5, 6]]
+    >>> by_group = coverage_by_group(y, intervals, groups=["a", "b", "a", "b"])
+    >>> by_group["a"]
+    GroupCoverage(coverage=1.0, mean_width=1.0, n=2)
+    >>> {label: result.coverage for label, result in by_group.items()}
+    {'a': 1.0, 'b': 0.0}
+    """
+    target, bounds = _as_pair(y, intervals)
+    labels, codes = _as_groups(groups, target.shape[0])
+    cube = _cube(bounds)
+    covered, widths = _covered(target, cube), _widths(cube)
+    scalar = bounds.ndim == 2
+    out: dict[Any, GroupCoverage] = {}
+    for g, label in enumerate(labels):
+        member = codes == g
+        out[label] = GroupCoverage(
+            coverage=_finish(covered[member].mean(axis=0), scalar),
+            mean_width=_finish(widths[member].mean(axis=0), scalar),
+            n=int(member.sum()),
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------- report
+
+
+class IntervalRow(NamedTuple):
+    """Statistics of the intervals of one level, over all samples or within one group."""
+
+    group: Any
+    """The group label, or ``None`` for a row over all samples."""
+    level: int
+    """Position on the level axis of ``(n, L, 2)`` intervals (0 for ``(n, 2)`` intervals)."""
+    confidence_level: float | None
+    n: int
+    coverage: float
+    mean_width: float
+    median_width: float
+    infinite_fraction: float
+    interval_score: float | None
+
+
+_COLUMNS = (
+    ("confidence_level", "level"),
+    ("group", "group"),
+    ("n", "n"),
+    ("coverage", "coverage"),
+    ("mean_width", "mean width"),
+    ("median_width", "median width"),
+    ("infinite_fraction", "infinite"),
+    ("interval_score", "interval score"),
+)
+
+
+def _number(value: float, digits: int = 4) -> str:
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{digits}g}"
+
+
+def _cell(row: IntervalRow, key: str, several: bool) -> str:
+    """One table cell; a level without a nominal value shows as its position (``#1``) when the
+    intervals have several, as ``-`` otherwise."""
+    value = getattr(row, key)
+    if key == "confidence_level":
+        if value is None:
+            return f"#{row.level}" if several else "-"
+        return f"{value:g}"
+    if key == "group":
+        return "(all)" if value is None else str(value)
+    if key == "n":
+        return str(value)
+    if value is None:
+        return "-"
+    if key in ("coverage", "infinite_fraction"):
+        return f"{value:.3f}"
+    return _number(value)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return "[" + ", ".join(_number(float(v)) for v in value) + "]"
+    if isinstance(value, float):
+        return _number(value)
+    return repr(value)
+
+
+def _frozen(values: list[float], scalar: bool) -> float | Floats:
+    if scalar:
+        return float(values[0])
+    array = np.array(values, dtype=np.float64)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class IntervalReport:
+    """Coverage, width and score of a set of prediction intervals (see :func:`evaluate_intervals`).
+
+    The scalar attributes follow the shape rule of :func:`coverage`: floats for ``(n, 2)``
+    intervals, read-only arrays of shape ``(n_levels,)`` for ``(n, n_levels, 2)``.
+
+    Attributes
+    ----------
+    n : int
+        Number of samples.
+    coverage, mean_width, median_width : float or ndarray
+        Over all samples. ``mean_width`` is infinite when any interval is.
+    infinite_fraction : float or ndarray
+        Fraction of intervals with an infinite bound.
+    interval_score : float, ndarray or None
+        Mean :func:`interval_score`; ``None`` without ``confidence_level``.
+    confidence_level : float, tuple of float or None
+        The nominal level(s) given to :func:`evaluate_intervals`.
+    level_rows : tuple of IntervalRow
+        One row per level over all samples (one row for ``(n, 2)`` intervals).
+    group_rows : tuple of IntervalRow
+        One row per (group, level), groups in sorted label order; empty without ``groups``.
+    worst_group : label, tuple of labels or None
+        The group with the lowest coverage (per level); the first in label order on ties.
+    worst_group_coverage : float, ndarray or None
+        Its coverage.
+    worst_group_gap : float, ndarray or None
+        How far the worst group's coverage falls below the nominal ``confidence_level``, or below
+        the coverage over all samples when no level is given; positive means under-coverage.
+    """
+
+    n: int
+    coverage: float | Floats
+    mean_width: float | Floats
+    median_width: float | Floats
+    infinite_fraction: float | Floats
+    interval_score: float | Floats | None
+    confidence_level: float | tuple[float, ...] | None
+    level_rows: tuple[IntervalRow, ...]
+    group_rows: tuple[IntervalRow, ...] = ()
+    worst_group: Any = None
+    worst_group_coverage: float | Floats | None = None
+    worst_group_gap: float | Floats | None = None
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.n, self.confidence_level, self.level_rows, self.group_rows)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IntervalReport):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    @property
+    def _several(self) -> bool:
+        return len(self.level_rows) > 1
+
+    @property
+    def rows(self) -> tuple[IntervalRow, ...]:
+        """All rows: the rows over all samples, then the group rows."""
+        return self.level_rows + self.group_rows
+
+    def __repr__(self) -> str:
+        parts = [
+            f"n={self.n}",
+            f"coverage={_short(self.coverage)}",
+            f"mean_width={_short(self.mean_width)}",
+        ]
+        if self.confidence_level is not None:
+            parts.append(f"confidence_level={_short(self.confidence_level)}")
+        if self.group_rows:
+            parts.append(f"n_groups={len(self.group_rows) // len(self.level_rows)}")
+        return f"IntervalReport({', '.join(parts)})"
+
+    def _title(self) -> str:
+        levels = len(self.level_rows)
+        text = (
+            f"{self.n} sample{'s' if self.n > 1 else ''}, {levels} level{'s' if levels > 1 else ''}"
+        )
+        if self.group_rows:
+            groups = len(self.group_rows) // levels
+            text += f", {groups} group{'s' if groups > 1 else ''}"
+        return text
+
+    def _worst_lines(self) -> list[str]:
+        if not self.group_rows:
+            return []
+        worst = self.worst_group if self._several else (self.worst_group,)
+        coverages = np.atleast_1d(np.asarray(self.worst_group_coverage, dtype=np.float64))
+        gaps = np.atleast_1d(np.asarray(self.worst_group_gap, dtype=np.float64))
+        reference = "nominal level" if self.confidence_level is not None else "overall coverage"
+        lines = []
+        for row, label, cov, gap in zip(self.level_rows, worst, coverages, gaps, strict=True):
+            level = _cell(row, "confidence_level", self._several)
+            where = "" if level == "-" else f" at level {level}"
+            lines.append(
+                f"worst group{where}: {label} (coverage {cov:.3f}; gap to the {reference} "
+                f"{gap:+.3f})"
+            )
+        return lines
+
+    def summary(self) -> str:
+        """The report as a plain-text table: one line per level, then one per (group, level).
+
+        Examples
+        --------
+        >>> from conformal.metrics import evaluate_intervals
+        >>> report = evaluate_intervals([1.0, 2.0], [[0, 2], [3, 4]], confidence_level=0.5)
+        >>> print(report.summary())
+        IntervalReport: 2 samples, 1 level
+        level  group  n  coverage  mean width  median width  infinite  interval score
+        0.5    (all)  2  0.500     1.5         1.5           0.000     3.5
+        """
+        header = [title for _, title in _COLUMNS]
+        body = [[_cell(row, key, self._several) for key, _ in _COLUMNS] for row in self.rows]
+        widths = [max(len(line[j]) for line in [header, *body]) for j in range(len(header))]
+        lines = [f"IntervalReport: {self._title()}"]
+        for line in [header, *body]:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+        return "\n".join(lines + self._worst_lines())
+
+    def _repr_html_(self) -> str:
+        """An HTML table for notebooks."""
+        head = "".join(f"<th>{html.escape(title)}</th>" for _, title in _COLUMNS)
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(_cell(row, key, self._several))}</td>" for key, _ in _COLUMNS
+            )
+            + "</tr>"
+            for row in self.rows
+        )
+        notes = "".join(f"<p>{html.escape(line)}</p>" for line in self._worst_lines())
+        return (
+            f"<div><p><b>IntervalReport</b>: {html.escape(self._title())}</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}</div>"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as a tidy pandas DataFrame, one row per (group, level).
+
+        Columns: ``group`` (``None`` for the rows over all samples), ``level`` (position on the
+        level axis), ``confidence_level``, ``n``, ``coverage``, ``mean_width``, ``median_width``,
+        ``infinite_fraction``, ``interval_score`` (missing values are NaN). The columns are the
+        same with or without groups and levels, so reports of several methods or datasets can be
+        concatenated.
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed.
+
+        Examples
+        --------
+        >>> from conformal.metrics import evaluate_intervals
+        >>> report = evaluate_intervals([1.0, 2.0], [[0, 2], [3, 4]], groups=["a", "b"])
+        >>> report.to_frame()[["group", "n", "coverage", "mean_width"]]
+          group  n  coverage  mean_width
+        0  None  2       0.5         1.5
+        1     a  1       1.0         2.0
+        2     b  1       0.0         1.0
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_frame() needs pandas: pip install pandas") from None
+        records = [
+            {
+                **row._asdict(),
+                "confidence_level": (
+                    math.nan if row.confidence_level is None else row.confidence_level
+                ),
+                "interval_score": math.nan if row.interval_score is None else row.interval_score,
+            }
+            for row in self.rows
+        ]
+        frame = pd.DataFrame.from_records(records, columns=list(IntervalRow._fields))
+        # object dtype keeps the labels as they are (ints stay ints next to the missing ones)
+        frame["group"] = pd.Series([row.group for row in self.rows], dtype=object)
+        return frame
+
+
+def _rows(
+    target: Floats, cube: Floats, levels: list[float] | None, group: Any
+) -> list[IntervalRow]:
+    """One row per level for the samples given."""
+    covered, widths = _covered(target, cube), _widths(cube)
+    scores = None if levels is None else _interval_scores(target, cube, _alphas(levels))
+    return [
+        IntervalRow(
+            group=group,
+            level=j,
+            confidence_level=None if levels is None else levels[j],
+            n=int(target.shape[0]),
+            coverage=float(covered[:, j].mean()),
+            mean_width=float(widths[:, j].mean()),
+            median_width=float(np.median(widths[:, j])),
+            infinite_fraction=float(np.isinf(widths[:, j]).mean()),
+            interval_score=None if scores is None else float(scores[:, j].mean()),
+        )
+        for j in range(cube.shape[1])
+    ]
+
+
+def evaluate_intervals(
+    y: ArrayLike,
+    intervals: ArrayLike,
+    groups: ArrayLike | None = None,
+    confidence_level: float | Sequence[float] | None = None,
+) -> IntervalReport:
+    """Everything to judge a set of prediction intervals, in one report.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        Finite targets.
+    intervals : array-like of shape (n, 2) or (n, n_levels, 2)
+        ``[lower, upper]`` per sample (and level), as ``predict_interval`` returns them.
+    groups : array-like of shape (n,), default=None
+        One label per sample: adds one row per (group, level) and the worst group.
+    confidence_level : float or sequence of float, default=None
+        The nominal level(s) of the intervals (a float for ``(n, 2)``, a sequence of ``n_levels``
+        for ``(n, n_levels, 2)``). Needed for the interval score and shown in the table; the worst
+        group's gap is then measured against it.
+
+    Returns
+    -------
+    report : IntervalReport
+        Immutable; ``summary()`` gives a text table, ``to_frame()`` a pandas DataFrame, and in a
+        notebook the report displays as an HTML table.
+
+    Examples
+    --------
+    >>> from conformal.metrics import evaluate_intervals
+    >>> y = [1.0, 2.0, 3.0, 7.0]
+    >>> intervals = [[0, 2], [2.5, 3.5], [3, 3], [4.5, 6]]
+    >>> report = evaluate_intervals(y, intervals, groups=["a", "b", "a", "b"], confidence_level=0.5)
+    >>> report
+    IntervalReport(n=4, coverage=0.5, mean_width=1.125, confidence_level=0.5, n_groups=2)
+    >>> report.coverage, report.interval_score, report.worst_group, report.worst_group_gap
+    (0.5, 2.625, 'b', 0.5)
+    >>> print(report.summary())
+    IntervalReport: 4 samples, 1 level, 2 groups
+    level  group  n  coverage  mean width  median width  infinite  interval score
+    0.5    (all)  4  0.500     1.125       1.25          0.000     2.625
+    0.5    a      2  1.000     1           1             0.000     1
+    0.5    b      2  0.000     1.25        1.25          0.000     4.25
+    worst group at level 0.5: b (coverage 0.000; gap to the nominal level +0.500)
+    """
+    target, bounds = _as_pair(y, intervals)
+    scalar = bounds.ndim == 2
+    levels = (
+        None
+        if confidence_level is None
+        else _levels_for(bounds.shape, confidence_level, "confidence_level")
+    )
+    cube = _cube(bounds)
+    level_rows = _rows(target, cube, levels, None)
+    group_rows: list[IntervalRow] = []
+    worst: dict[str, Any] = {}
+    if groups is not None:
+        labels, codes = _as_groups(groups, target.shape[0])
+        for g, label in enumerate(labels):
+            member = codes == g
+            group_rows.extend(_rows(target[member], cube[member], levels, label))
+        table = np.array([row.coverage for row in group_rows]).reshape(len(labels), -1)
+        position = table.argmin(axis=0)
+        lowest = table.min(axis=0)
+        reference = (
+            np.array(levels) if levels is not None else np.array([r.coverage for r in level_rows])
+        )
+        names = tuple(labels[int(p)] for p in position)
+        worst = {
+            "worst_group": names[0] if scalar else names,
+            "worst_group_coverage": _frozen(lowest.tolist(), scalar),
+            "worst_group_gap": _frozen((reference - lowest).tolist(), scalar),
+        }
+
+    def column(key: str) -> float | Floats:
+        return _frozen([getattr(row, key) for row in level_rows], scalar)
+
+    return IntervalReport(
+        n=int(target.shape[0]),
+        coverage=column("coverage"),
+        mean_width=column("mean_width"),
+        median_width=column("median_width"),
+        infinite_fraction=column("infinite_fraction"),
+        interval_score=None if levels is None else column("interval_score"),
+        confidence_level=None if levels is None else (levels[0] if scalar else tuple(levels)),
+        level_rows=tuple(level_rows),
+        group_rows=tuple(group_rows),
+        **worst,
+    )
