@@ -17,7 +17,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 benchmark: $(STAMP)
-	$(BIN)/python -m conformal benchmark --seeds 3 --out benchmarks/results
+	$(BIN)/python -m conformal benchmark --seeds 3 --out benchmarks/results/main
 
 lint: $(STAMP)
 	$(BIN)/ruff check conformal tests benchmarks
@@ -27,6 +27,7 @@ lint: $(STAMP)
 speed: $(STAMP)
 	$(BIN)/python benchmarks/speed_split.py
 	$(BIN)/python benchmarks/speed_weighted.py
+	$(BIN)/python benchmarks/speed_cross.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

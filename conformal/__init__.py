@@ -5,11 +5,22 @@
 
 from .calibration import conformal_quantile, conformal_rank, min_calibration_size
 from .exceptions import ConformalWarning
-from .regression import ConformalizedQuantileRegressor, SplitConformalRegressor
+from .regression import (
+    ConformalizedQuantileRegressor,
+    ConformalPredictiveDistribution,
+    CrossConformalizedQuantileRegressor,
+    CrossConformalRegressor,
+    JackknifeAfterBootstrapRegressor,
+    SplitConformalRegressor,
+)
 
 __all__ = [
+    "ConformalPredictiveDistribution",
     "ConformalWarning",
     "ConformalizedQuantileRegressor",
+    "CrossConformalRegressor",
+    "CrossConformalizedQuantileRegressor",
+    "JackknifeAfterBootstrapRegressor",
     "SplitConformalRegressor",
     "conformal_quantile",
     "conformal_rank",

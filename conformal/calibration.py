@@ -26,7 +26,11 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._kernels.quantile import grouped_order_statistics, order_statistics, weighted_quantiles
+from ._kernels.quantile import (
+    grouped_order_statistics,
+    partitioned_order_statistics,
+    weighted_quantiles,
+)
 from .exceptions import warn_conformal
 
 __all__ = [
@@ -160,7 +164,7 @@ def _unweighted(scores: NDArray, levels: list[Level], side: Side, where: str = "
     n = scores.shape[0]
     _warn_too_few(n, levels, where)
     ranks = np.array([conformal_rank(n, lv, side=side) for lv in levels], dtype=np.int64)
-    return order_statistics(scores, ranks)
+    return partitioned_order_statistics(scores, ranks)
 
 
 def _weighted(

@@ -1,13 +1,29 @@
 """scikit-learn's own estimator checks over every public estimator."""
 
+from sklearn.linear_model import QuantileRegressor
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from conformal import ConformalizedQuantileRegressor, SplitConformalRegressor
+from conformal import (
+    ConformalizedQuantileRegressor,
+    CrossConformalizedQuantileRegressor,
+    CrossConformalRegressor,
+    JackknifeAfterBootstrapRegressor,
+    SplitConformalRegressor,
+)
 
 ESTIMATORS = [
     SplitConformalRegressor(random_state=0),
     SplitConformalRegressor(conformity_score="normalized", random_state=0),
     ConformalizedQuantileRegressor(random_state=0),
+    CrossConformalRegressor(random_state=0),
+    CrossConformalRegressor(method="base", cv=3, conformity_score="signed", random_state=0),
+    JackknifeAfterBootstrapRegressor(random_state=0),
+    JackknifeAfterBootstrapRegressor(aggregation="median", method="minmax", random_state=0),
+    CrossConformalizedQuantileRegressor(  # a small model: 3 folds x 3 quantiles per fit
+        QuantileRegressor(alpha=0.0),
+        cv=3,
+        random_state=0,
+    ),
 ]
 
 

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from conformal._kernels.quantile import (
     grouped_order_statistics,
     order_statistics,
+    partitioned_order_statistics,
     weighted_quantiles,
 )
 from tests import _reference as ref
@@ -21,14 +22,15 @@ score_values = st.one_of(finite, st.sampled_from([0.0, 1.0, np.inf, -np.inf]))
 def test_order_statistics_match_sort(values, ranks):
     v = np.array(values, dtype=np.float64)
     r = np.array(ranks, dtype=np.int64)
-    got = order_statistics(v, r)
     want = [ref.order_statistic(v, k) for k in r]
-    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(order_statistics(v, r), want)
+    np.testing.assert_array_equal(partitioned_order_statistics(v, r), want)
 
 
 def test_order_statistics_do_not_touch_input():
     v = np.array([3.0, 1.0, 2.0])
     order_statistics(v, np.array([1], dtype=np.int64))
+    partitioned_order_statistics(v, np.array([1, 3], dtype=np.int64))
     np.testing.assert_array_equal(v, [3.0, 1.0, 2.0])
 
 
@@ -37,9 +39,9 @@ def test_order_statistics_heavy_ties_and_sizes(n):
     rng = np.random.default_rng(n)
     v = rng.integers(0, 4, size=n).astype(np.float64)  # many ties
     ranks = np.array([0, 1, n // 3, n // 2, n, n + 1], dtype=np.int64)
-    np.testing.assert_array_equal(
-        order_statistics(v, ranks), [ref.order_statistic(v, k) for k in ranks]
-    )
+    want = [ref.order_statistic(v, k) for k in ranks]
+    np.testing.assert_array_equal(order_statistics(v, ranks), want)
+    np.testing.assert_array_equal(partitioned_order_statistics(v, ranks), want)
 
 
 def test_order_statistics_sorted_and_reversed_inputs():

@@ -14,6 +14,7 @@ from conformal.metrics import (
     IntervalRow,
     coverage,
     coverage_by_group,
+    crps,
     evaluate_intervals,
     interval_score,
     mean_width,
@@ -642,3 +643,59 @@ def test_error_groups():
         evaluate_intervals(Y, IV, groups=np.zeros((4, 2)))
     with pytest.raises(ValueError, match=r"groups labels cannot be sorted: they mix types"):
         coverage_by_group(Y, IV, np.array(["a", 1, "b", 2], dtype=object))
+
+
+# ---------------------------------------------------------------- CRPS of step distributions
+
+
+def _integrated_crps(atoms, weights, y, points=400_001):
+    """Midpoint-rule integral of (F(z) - 1{z >= y})^2 over a range holding every jump."""
+    lo, hi = min(atoms.min(), y) - 1.0, max(atoms.max(), y) + 1.0
+    step = (hi - lo) / points
+    z = lo + step * (np.arange(points) + 0.5)
+    order = np.argsort(atoms)
+    cumulative = np.concatenate([[0.0], np.cumsum(weights[order])])
+    F = cumulative[np.searchsorted(atoms[order], z, side="right")]
+    return float(np.sum((F - (z >= y)) ** 2) * step)
+
+
+def test_crps_by_hand():
+    assert crps([0.0], [[0.0]]) == 0.0
+    assert crps([2.0], [[0.5]]) == 1.5  # a point forecast: |x - y|
+    assert crps([0.0, 3.0], [[-1.0, 1.0], [1.0, -1.0]]) == 1.5  # order of atoms is irrelevant
+    assert crps([0.0], [[-1.0, 1.0]], weights=[[0.25, 0.75]]) == 0.625
+    assert crps([0.0, 3.0], [-1.0, 1.0]) == 1.5  # one support shared by all targets
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_crps_equals_numerical_integration_with_ties_and_weights(seed):
+    rng = np.random.default_rng(seed)
+    atoms = rng.integers(-3, 4, size=12).astype(float)  # ties
+    weights = rng.dirichlet(np.ones(12))
+    for y in (-10.0, -1.0, 0.5, atoms[0], 10.0):
+        expected = _integrated_crps(atoms, weights, y)
+        assert crps([y], atoms[None], weights[None]) == pytest.approx(expected, abs=2e-4)
+
+
+def test_crps_of_normal_quantiles_approaches_the_normal_crps():
+    atoms = norm.ppf((np.arange(2000) + 0.5) / 2000)
+    y = np.array([-2.0, 0.0, 0.7, 3.0])
+    expected = np.mean(_crps_standard_normal(y))
+    assert crps(y, atoms) == pytest.approx(expected, rel=2e-3)
+
+
+def test_crps_errors():
+    with pytest.raises(ValueError, match="support must have shape"):
+        crps([0.0, 1.0], [[0.0]])
+    with pytest.raises(ValueError, match="support contains NaN or infinity"):
+        crps([0.0], [[0.0, INF]])
+    with pytest.raises(ValueError, match="weights must sum to 1 for every sample; row 0"):
+        crps([0.0], [[0.0, 1.0]], weights=[0.5, 0.6])
+    with pytest.raises(ValueError, match="weights must have the shape of support"):
+        crps([0.0], [[0.0, 1.0]], weights=[1.0])
+    with pytest.raises(ValueError, match="weights must be finite and non-negative"):
+        crps([0.0], [[0.0, 1.0]], weights=[1.5, -0.5])
+    with pytest.raises(ValueError, match="y contains NaN or infinity"):
+        crps([np.nan], [[0.0]])
+    with pytest.raises(ValueError, match="y is empty"):
+        crps([], [[0.0]])

@@ -22,15 +22,10 @@ from .._validation import (
     split_indices,
     take,
 )
-from ..calibration import Level, exact_level
+from ..calibration import Level
 from ..scores import CQRAsymmetricScore, CQRScore
 from ._base import BaseSplitRegressor
-
-
-def _tail_quantiles(level: Level) -> tuple[float, float]:
-    """The quantile levels ``a/2`` and ``1 - a/2`` of the two models for one confidence level."""
-    a = 1 - exact_level(level)
-    return float(a / 2), float(1 - a / 2)
+from ._quantile_models import quantile_parameter, tail_quantiles
 
 
 class ConformalizedQuantileRegressor(BaseSplitRegressor):
@@ -121,33 +116,6 @@ class ConformalizedQuantileRegressor(BaseSplitRegressor):
     def _default_estimator(self) -> Any:
         return HistGradientBoostingRegressor(loss="quantile")
 
-    def _quantile_parameter(self, estimator: Any) -> str:
-        """The name of the parameter that sets ``estimator``'s quantile level."""
-        name = type(estimator).__name__
-        shallow = estimator.get_params(deep=False)
-        if self.quantile_param is not None:
-            deep = estimator.get_params(deep=True)
-            if self.quantile_param not in deep:
-                raise ValueError(
-                    f"quantile_param={self.quantile_param!r} is not a parameter of {name}; its "
-                    f"parameters are {sorted(deep)}."
-                )
-            return self.quantile_param
-        if shallow.get("loss", "quantile") != "quantile":
-            raise ValueError(
-                f"{name}(loss={shallow['loss']!r}) does not fit quantiles; CQR needs "
-                f"{name}(loss='quantile')."
-            )
-        if "quantile" in shallow:
-            return "quantile"
-        if "alpha" in shallow and shallow.get("loss") == "quantile":
-            return "alpha"
-        raise ValueError(
-            f"Cannot tell which parameter of {name} sets the quantile level: it has neither "
-            "'quantile' nor 'alpha' with loss='quantile'. Pass quantile_param='<name>', e.g. "
-            "quantile_param='alpha' for LightGBM's LGBMRegressor(objective='quantile')."
-        )
-
     def fit(self, X: ArrayLike, y: ArrayLike) -> ConformalizedQuantileRegressor:
         """Fit the quantile models on the training part and score the calibration part.
 
@@ -178,15 +146,15 @@ class ConformalizedQuantileRegressor(BaseSplitRegressor):
                     "third, the median, for predict)."
                 )
             check_sample_count(n, type(self).__name__)
-            param = self._quantile_parameter(estimator)
+            param = quantile_parameter(estimator, self.quantile_param)
             train, calibration = split_indices(n, self.calibration_size, self.random_state)
             X_train, y_train = take(X, train), target[train]
-            quantiles = sorted({q for lv in levels for q in _tail_quantiles(lv)} | {0.5})
+            quantiles = sorted({q for lv in levels for q in tail_quantiles(lv)} | {0.5})
             self.estimators_ = {
                 q: clone(estimator).set_params(**{param: q}).fit(X_train, y_train)
                 for q in quantiles
             }
-            self._pairs = [_tail_quantiles(lv) for lv in levels]
+            self._pairs = [tail_quantiles(lv) for lv in levels]
         X_cal, y_cal = take(X, calibration), target[calibration]
         self.score_ = CQRScore() if self.symmetric else CQRAsymmetricScore()
         self.conformity_scores_ = np.stack(
@@ -205,7 +173,7 @@ class ConformalizedQuantileRegressor(BaseSplitRegressor):
                 "prefit quantile models serve one confidence_level; got "
                 f"{[float(lv) for lv in levels]}. Pass a single level."
             )
-        lo, hi = _tail_quantiles(levels[0])
+        lo, hi = tail_quantiles(levels[0])
         self.estimators_ = {lo: models[0], hi: models[1]}
         if len(models) == 3:
             self.estimators_[0.5] = models[2]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from numbers import Real
 from typing import Any
 
@@ -26,11 +26,18 @@ from .._validation import (
 )
 from ..scores import RegressionScore, get_regression_score
 from ._base import BaseSplitRegressor
+from ._predictive import (
+    Block,
+    ConformalPredictiveDistribution,
+    PredictiveDistributionMixin,
+    residual_scale,
+    signed_residuals,
+)
 
 _POINT_SCORES = ["absolute", "signed", "normalized", "gamma"]
 
 
-class SplitConformalRegressor(BaseSplitRegressor):
+class SplitConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
     """Split conformal prediction intervals around any regressor.
 
     The data given to :meth:`fit` is split into a training part, on which a clone of
@@ -38,6 +45,12 @@ class SplitConformalRegressor(BaseSplitRegressor):
     width. For exchangeable data the interval covers a new ``y`` with probability at least
     ``confidence_level`` and, when scores have no ties, at most
     ``confidence_level + 1 / (n_calibration + 1)`` (Vovk et al. 2005; Lei et al. 2018).
+
+    With a residual score (``"absolute"``, ``"signed"``, ``"normalized"``, ``"gamma"``) the
+    calibration residuals also give a conformal predictive distribution for every test point
+    (Vovk et al. 2019): :meth:`predict_cdf`, :meth:`predict_quantiles`, :meth:`predict_pvalues`
+    and :meth:`crps`, whatever score set the intervals (see
+    :class:`~conformal.regression.ConformalPredictiveDistribution`).
 
     Parameters
     ----------
@@ -75,6 +88,12 @@ class SplitConformalRegressor(BaseSplitRegressor):
         The score object (fitted difficulty model for ``"normalized"``).
     conformity_scores_ : ndarray of shape (n_calibration,) or (n_calibration, 2)
         Calibration scores.
+    signed_residuals_ : ndarray of shape (n_calibration,) or None
+        ``(y - f(x)) / s(x)`` on the calibration part (``s`` is 1, ``sigma(x)`` or ``|f(x)|``
+        for the absolute / signed, normalized and gamma scores); ``None`` for other scores.
+    predictive_distribution_ : ConformalPredictiveDistribution or None
+        The signed residuals, sorted once on first use: the conformal predictive distributions
+        behind :meth:`predict_cdf`. ``None`` for non-residual scores, groups or weights.
     calibration_groups_ : ndarray of shape (n_calibration,) or None
     calibration_weights_ : ndarray of shape (n_calibration,) or None
     n_features_in_ : int
@@ -189,14 +208,58 @@ class SplitConformalRegressor(BaseSplitRegressor):
                 score = self._fit_scale(score, estimator, X_train, y_train)
         X_cal = take(X, calibration)
         self.score_ = score
-        self.conformity_scores_ = score.score(
-            target[calibration], self._point_predictions(X_cal), scale=self._scale(X_cal)
-        )
+        y_cal, f_cal = target[calibration], self._point_predictions(X_cal)
+        scale_cal = self._scale(X_cal)
+        self.conformity_scores_ = score.score(y_cal, f_cal, scale=scale_cal)
         self.calibration_groups_ = (
             None if self.groups is None else np.asarray(self.groups(X_cal)).ravel()
         )
         self.calibration_weights_ = None if weights is None else weights[calibration]
+        self._fit_predictive(score, y_cal, f_cal, scale_cal)
         return self
+
+    def _fit_predictive(self, score: RegressionScore, y: NDArray, f: Any, scale: Any) -> None:
+        """Keep the signed residuals (for residual scores) and their sorted distribution."""
+        try:
+            self.signed_residuals_: NDArray[np.float64] | None = signed_residuals(
+                score, y, f, scale
+            )
+        except ValueError:  # not a residual score: the distributions explain why when asked
+            self.signed_residuals_ = None
+        self._cached_distribution: ConformalPredictiveDistribution | None = None
+
+    @property
+    def predictive_distribution_(self) -> ConformalPredictiveDistribution | None:
+        """The signed residuals sorted once, built on first use: sorting a million residuals
+        costs more than the rest of ``fit``, and interval users never need it."""
+        plain = self.calibration_groups_ is None and self.calibration_weights_ is None
+        if not plain or self.signed_residuals_ is None:
+            return None
+        if getattr(self, "_cached_distribution", None) is None:
+            self._cached_distribution = ConformalPredictiveDistribution(self.signed_residuals_)
+        return self._cached_distribution
+
+    def _predictive_distribution(self) -> ConformalPredictiveDistribution:
+        if self.signed_residuals_ is None:
+            residual_scale(self.score_, [1.0], [1.0])  # raises: why this score has no residuals
+            raise ValueError(f"{self.score_!r} gave no signed residuals.")  # pragma: no cover
+        for name, value in (
+            ("groups", self.calibration_groups_),
+            ("weights", self.calibration_weights_),
+        ):
+            if value is not None:
+                raise ValueError(
+                    f"conformal predictive distributions with {name} are not supported yet; fit "
+                    f"{type(self).__name__} without {name} to use predict_cdf, "
+                    "predict_quantiles, predict_pvalues or crps."
+                )
+        if self.predictive_distribution_ is None:  # pragma: no cover - set whenever the above pass
+            raise ValueError("no predictive distribution was fitted.")
+        return self.predictive_distribution_
+
+    def _predictive_blocks(self, X: Any) -> Iterator[Block]:
+        f = np.asarray(self._point_predictions(X), dtype=np.float64).ravel()
+        yield slice(0, f.shape[0]), f, residual_scale(self.score_, f, self._scale(X))
 
     def _fit_scale(
         self, score: Any, estimator: Any, X_train: Any, y_train: NDArray

@@ -14,6 +14,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
 
+from .._kernels.intervals import fill_intervals
+
 __all__ = [
     "AbsoluteScore",
     "CQRAsymmetricScore",
@@ -37,6 +39,29 @@ def _broadcast(threshold: ArrayLike, n: int, asymmetric: bool) -> NDArray[np.flo
     if q.ndim != core + 1 or q.shape[0] not in (1, n):
         raise ValueError(f"threshold of shape {np.shape(threshold)} does not fit {n} predictions.")
     return q
+
+
+_UNIT_SCALE = np.ones(1)
+
+
+def _band(
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+    q_lo: NDArray[np.float64],
+    q_hi: NDArray[np.float64],
+    scale: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
+    """``[lo - q_lo * scale, hi + q_hi * scale]`` as ``(n, L, 2)``, in one pass."""
+    out = np.empty((lo.shape[0], q_lo.shape[-1], 2), dtype=np.float64)
+    fill_intervals(
+        np.ascontiguousarray(lo, dtype=np.float64),
+        np.ascontiguousarray(hi, dtype=np.float64),
+        np.ascontiguousarray(q_lo, dtype=np.float64),
+        np.ascontiguousarray(q_hi, dtype=np.float64),
+        _UNIT_SCALE if scale is None else np.ascontiguousarray(scale, dtype=np.float64),
+        out,
+    )
+    return out
 
 
 class RegressionScore:
@@ -125,9 +150,9 @@ class AbsoluteScore(RegressionScore):
     def inverse(
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
-        f = self._point(y_pred)[:, np.newaxis]
+        f = self._point(y_pred)
         q = _broadcast(threshold, f.shape[0], False)
-        return np.stack(np.broadcast_arrays(f - q, f + q), axis=-1)
+        return _band(f, f, q, q)
 
 
 class SignedScore(RegressionScore):
@@ -156,9 +181,9 @@ class SignedScore(RegressionScore):
     def inverse(
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
-        f = self._point(y_pred)[:, np.newaxis]
+        f = self._point(y_pred)
         q = _broadcast(threshold, f.shape[0], True)
-        return np.stack(np.broadcast_arrays(f - q[..., 0], f + q[..., 1]), axis=-1)
+        return _band(f, f, q[..., 0], q[..., 1])
 
 
 class GammaScore(RegressionScore):
@@ -187,10 +212,9 @@ class GammaScore(RegressionScore):
     def inverse(
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
-        f = self._point(y_pred)[:, np.newaxis]
+        f = self._point(y_pred)
         q = _broadcast(threshold, f.shape[0], False)
-        half = q * np.abs(f)
-        return np.stack(np.broadcast_arrays(f - half, f + half), axis=-1)
+        return _band(f, f, q, q, np.abs(f))
 
 
 class NormalizedScore(RegressionScore):
@@ -287,10 +311,8 @@ class NormalizedScore(RegressionScore):
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
         f = self._point(y_pred)
-        s = self._scale(scale, f.shape[0])[:, np.newaxis]
         q = _broadcast(threshold, f.shape[0], False)
-        half = q * s
-        return np.stack(np.broadcast_arrays(f[:, None] - half, f[:, None] + half), axis=-1)
+        return _band(f, f, q, q, self._scale(scale, f.shape[0]))
 
 
 class CQRScore(RegressionScore):
@@ -320,7 +342,7 @@ class CQRScore(RegressionScore):
     ) -> NDArray[np.float64]:
         lo, hi = self._pair(y_pred)
         q = _broadcast(threshold, lo.shape[0], False)
-        return np.stack(np.broadcast_arrays(lo[:, None] - q, hi[:, None] + q), axis=-1)
+        return _band(lo, hi, q, q)
 
 
 class CQRAsymmetricScore(RegressionScore):
@@ -353,9 +375,7 @@ class CQRAsymmetricScore(RegressionScore):
     ) -> NDArray[np.float64]:
         lo, hi = self._pair(y_pred)
         q = _broadcast(threshold, lo.shape[0], True)
-        lower = lo[:, None] - q[..., 0]
-        upper = hi[:, None] + q[..., 1]
-        return np.stack(np.broadcast_arrays(lower, upper), axis=-1)
+        return _band(lo, hi, q[..., 0], q[..., 1])
 
 
 _REGRESSION_SCORES: dict[str, type[RegressionScore]] = {

@@ -400,8 +400,9 @@ def test_split_absolute_matches_crepes_on_power_plant(power_plant):
 def test_split_normalized_matches_crepes_and_mapie(concrete, n):
     """Normalized score |y - f| / sigma with a frozen difficulty model. Our sigma is the
     difficulty model's prediction floored at ``beta`` times its mean prediction on the
-    calibration data; here every prediction is above that floor, so the floor is inactive and crepes (given our exact sigmas) and MAPIE's
-    ``ResidualNormalisedScore(prefit=True)`` (flooring at machine epsilon) see the same sigma.
+    calibration data; here every prediction is above that floor, so the floor is inactive and
+    crepes (given our exact sigmas) and MAPIE's ``ResidualNormalisedScore(prefit=True)``
+    (flooring at machine epsilon) see the same sigma.
     crepes is compared at 0.95 only for n = 99 (0.8 and 0.9 are rank boundaries it misses)."""
     X_cal, y_cal = concrete.calibration(n)
     score = NormalizedScore(FrozenEstimator(concrete.difficulty))

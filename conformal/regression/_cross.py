@@ -1,0 +1,322 @@
+"""Cross-conformal regression: jackknife, jackknife+, CV, CV+ and their min-max variants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.linear_model import LinearRegression
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_levels, check_same_rows, check_target, is_frozen, n_rows, take
+from ..calibration import Level, _warn_too_few, one_sided_level
+from ..scores import AbsoluteScore, RegressionScore, SignedScore, get_regression_score
+from ._base import BaseSplitRegressor
+from ._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
+from ._plus import PlusCalibration
+from ._predictive import Block, ConformalPredictiveDistribution, PredictiveDistributionMixin
+
+# Scores whose interval is the centre shifted by a threshold: the plus bounds are then order
+# statistics of shifted scores, which the kernels select without an n_test x n matrix.
+_SHIFT_SCORES: dict[str, type[RegressionScore]] = {
+    "absolute": AbsoluteScore,
+    "signed": SignedScore,
+}
+
+
+def check_shift_score(conformity_score: Any, owner: str) -> RegressionScore:
+    """A copy of the score if its intervals are shifts of a centre, else a ValueError."""
+    score = get_regression_score(conformity_score, param="conformity_score")
+    if type(score) not in _SHIFT_SCORES.values():
+        raise ValueError(
+            f"conformity_score={conformity_score!r} is not supported by {owner}: its plus "
+            "intervals need a score whose interval is the prediction shifted by a threshold. "
+            f"Supported: {sorted(_SHIFT_SCORES)} (or AbsoluteScore(), SignedScore())."
+        )
+    return score
+
+
+class CrossConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
+    """Cross-conformal prediction intervals: jackknife+ and CV+ (Barber et al. 2021).
+
+    The data given to :meth:`fit` is split into ``cv`` folds; a clone of ``estimator`` is fitted
+    without each fold ``k`` (``f_{-k}``) and scores the points of fold ``k``: out-of-fold scores
+    ``R_i = |y_i - f_{-k(i)}(x_i)|`` for every sample, so no data is set aside for calibration
+    alone. With ``a = 1 - confidence_level`` and ``n`` samples:
+
+    - ``"plus"`` (jackknife+ / CV+): ``[q-({f_{-k(i)}(x) - R_i}), q+({f_{-k(i)}(x) + R_i})]``
+      where ``q+`` is the ``ceil((1 - a)(n + 1))``-th smallest value and ``q-`` the
+      ``floor(a (n + 1))``-th. Coverage at least ``1 - 2a`` for exchangeable data (Theorems 1
+      and 4), about ``1 - a`` in practice. Computed without the ``n_test x n`` matrix.
+    - ``"minmax"``: ``[min_k f_{-k}(x) - q+(R), max_k f_{-k}(x) + q+(R)]``; at least ``1 - a``.
+    - ``"base"`` (jackknife / CV): ``f(x) -+ q+(R)`` with ``f`` fitted on all of the data; no
+      guarantee in general (it can under-cover when ``f`` is unstable), kept for comparison.
+
+    Parameters
+    ----------
+    estimator : regressor, default=None
+        The point model, cloned for each fold. ``None`` means ``LinearRegression()``. A
+        ``FrozenEstimator`` cannot be refitted on folds: use :class:`SplitConformalRegressor`.
+    confidence_level : float or sequence of float, default=0.9
+        Target coverage; can be overridden in :meth:`predict_interval`.
+    method : {"plus", "minmax", "base"}, default="plus"
+        How the intervals are built from the out-of-fold scores (see above).
+    cv : int, "loo", cross-validation splitter or iterable of splits, default=5
+        An int is ``KFold(cv, shuffle=True)`` seeded by ``random_state`` (``None``: 5 folds);
+        ``"loo"`` is leave-one-out (jackknife+: one model per sample). A splitter (e.g.
+        ``KFold``; splitters that need ``groups`` are not supported) or an iterable of
+        ``(train, test)`` index pairs must put every sample in exactly one test fold.
+    conformity_score : {"absolute", "signed"} or RegressionScore, default="absolute"
+        ``"absolute"``: ``|y - f(x)|``, both sides at level ``1 - a``. ``"signed"``: residuals
+        ``f(x) - y`` below and ``y - f(x)`` above, each side at level ``1 - a/2`` (skewed
+        noise). Scores whose interval is not a shift of the prediction (gamma, normalized) are
+        not supported.
+    predict_mode : {"auto", "full", "mean", "median"}, default="auto"
+        What :meth:`predict` returns: ``"full"`` the model fitted on all of the data (one fit
+        more), ``"mean"`` / ``"median"`` the mean / median of the fold models. ``"auto"`` is
+        ``"full"`` for ``method="base"`` (whose intervals are centred on that model) and
+        ``"mean"`` otherwise, so "plus" and "minmax" fit no extra model.
+    n_jobs : int, default=None
+        Fold models fitted in parallel through joblib (``-1``: all cores).
+    random_state : int, Generator, RandomState or None, default=None
+        Shuffles the folds of an int ``cv``. The generator you pass is not advanced.
+
+    Attributes
+    ----------
+    estimators_ : list of regressor
+        The fold models ``f_{-k}``, in the order of the splits.
+    estimator_ : regressor or None
+        The model fitted on all of the data; ``None`` unless ``method="base"`` or
+        ``predict_mode="full"`` (or ``"auto"`` with ``"base"``).
+    conformity_scores_ : ndarray of shape (n_samples,) or (n_samples, 2)
+        Out-of-fold scores (``[lower, upper]`` columns for ``"signed"``).
+    fold_of_ : ndarray of shape (n_samples,)
+        Index in ``estimators_`` of the model that did not see each sample.
+    signed_residuals_ : ndarray of shape (n_samples,)
+        Out-of-fold ``y - f_{-k(i)}(x_i)``: the calibration of the cross-conformal predictive
+        distributions behind :meth:`predict_cdf`, :meth:`predict_quantiles`,
+        :meth:`predict_pvalues` and :meth:`crps` (Vovk et al. 2018).
+    predictive_distribution_ : ConformalPredictiveDistribution
+        Those residuals sorted per fold, built on first use.
+    score_ : RegressionScore
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` has string column names.
+
+    See Also
+    --------
+    JackknifeAfterBootstrapRegressor : the plus interval over bootstrap models.
+    CrossConformalizedQuantileRegressor : CV+ with quantile models (CQR scores).
+
+    Notes
+    -----
+    The plus bounds are order statistics of ``n`` values per test point. With ``K`` folds the
+    values of a fold are its sorted scores shifted by one number, so the bound is selected across
+    ``K`` sorted arrays in ``O(K log^2 n)`` per test point; with leave-one-out each test point's
+    values are streamed through a buffer in ``O(n)``. Memory never holds the ``n_test x n``
+    matrix (fold predictions are computed in row blocks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from conformal import CrossConformalRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(0, 5, size=(200, 1))
+    >>> y = 2 * X[:, 0] + rng.normal(size=200)
+    >>> model = CrossConformalRegressor(cv=10, random_state=0).fit(X, y)
+    >>> model.predict_interval([[1.0], [2.0]]).round(2)
+    array([[0.45, 3.5 ],
+           [2.41, 5.47]])
+    >>> model.predict([[1.0]]).round(2)  # mean of the 10 fold models
+    array([2.])
+    >>> jackknife_plus = CrossConformalRegressor(cv="loo").fit(X, y)
+    >>> jackknife_plus.predict_interval([[1.0]], confidence_level=[0.5, 0.9]).shape
+    (1, 2, 2)
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "confidence_level": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like"],
+        "method": [StrOptions({"base", "plus", "minmax"})],
+        "cv": ["cv_object", StrOptions({"loo"})],
+        "conformity_score": [StrOptions(set(_SHIFT_SCORES)), RegressionScore],
+        "predict_mode": [StrOptions({"auto", "full", "mean", "median"})],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state", np.random.Generator],
+    }
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        confidence_level: float | list[float] = 0.9,
+        method: str = "plus",
+        cv: Any = 5,
+        conformity_score: str | RegressionScore = "absolute",
+        predict_mode: str = "auto",
+        n_jobs: int | None = None,
+        random_state: Any = None,
+    ) -> None:
+        self.estimator = estimator
+        self.confidence_level = confidence_level
+        self.method = method
+        self.cv = cv
+        self.conformity_score = conformity_score
+        self.predict_mode = predict_mode
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _default_estimator(self) -> Any:
+        return LinearRegression()
+
+    def _point_mode(self) -> str:
+        if self.predict_mode == "auto":
+            return "full" if self.method == "base" else "mean"
+        return self.predict_mode
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> CrossConformalRegressor:
+        """Fit one model per fold (and on all of the data if needed) and score every sample out
+        of fold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Passed to the wrapped estimator as given (DataFrames keep their columns).
+        y : array-like of shape (n_samples,)
+            Finite targets.
+
+        Returns
+        -------
+        self : CrossConformalRegressor
+        """
+        self._validate_params()
+        X = self._check_features(X, reset=True)
+        target = check_target(y)
+        n = target.shape[0]
+        check_same_rows(X, n)
+        owner = type(self).__name__
+        check_levels(self.confidence_level, owner)
+        score = check_shift_score(self.conformity_score, owner)
+        estimator = self.estimator if self.estimator is not None else self._default_estimator()
+        if is_frozen(estimator):
+            raise ValueError(
+                f"{owner} refits the estimator on each fold, which a FrozenEstimator cannot do; "
+                "for a model that is already fitted use SplitConformalRegressor."
+            )
+        splits = resolve_splits(self.cv, X, target, self.random_state)
+        self.fold_of_ = fold_assignment(splits, n)
+        rows = [train for train, _ in splits]
+        full = self.method == "base" or self._point_mode() == "full"
+        if full:  # in the same parallel batch as the fold models
+            rows.append(np.arange(n))
+        models = fit_on_rows([estimator] * len(rows), X, target, rows, self.n_jobs)
+        self.estimator_ = models.pop() if full else None
+        self.estimators_ = models
+        out_of_fold = np.empty(n)
+        for model, (_, calibration) in zip(self.estimators_, splits, strict=True):
+            if calibration.size:
+                prediction = model.predict(take(X, calibration))
+                out_of_fold[calibration] = np.asarray(prediction, dtype=np.float64).ravel()
+        self.score_ = score
+        self.conformity_scores_ = score.score(target, out_of_fold)
+        self.signed_residuals_ = target - out_of_fold
+        self._cached_distribution: ConformalPredictiveDistribution | None = None
+        return self
+
+    @property
+    def predictive_distribution_(self) -> ConformalPredictiveDistribution:
+        """The cross-conformal predictive system (Vovk et al. 2018) of the out-of-fold signed
+        residuals, sorted per fold on first use (interval users never pay for it)."""
+        if getattr(self, "_cached_distribution", None) is None:
+            self._cached_distribution = ConformalPredictiveDistribution(
+                self.signed_residuals_, self.fold_of_, n_folds=len(self.estimators_)
+            )
+        return self._cached_distribution  # type: ignore[return-value]
+
+    def _predictive_distribution(self) -> ConformalPredictiveDistribution:
+        return self.predictive_distribution_
+
+    def _predictive_blocks(self, X: Any) -> Iterator[Block]:
+        for rows, centers in self._fold_blocks(X):
+            yield rows, centers, None
+
+    def _fold_blocks(self, X: Any) -> Any:
+        """``(rows, (n_rows, K) predictions of the fold models)`` in memory-bounded blocks."""
+        for rows, block in row_blocks(X, len(self.estimators_)):
+            yield rows, predict_columns(self.estimators_, block)
+
+    def _point_predictions(self, X: Any) -> Any:
+        mode = self._point_mode()
+        if mode == "full":
+            if self.estimator_ is None:
+                raise ValueError(
+                    "predict_mode='full' needs the model fitted on all of the data, which this "
+                    "fit did not make; set predict_mode='full' before calling fit."
+                )
+            return self.estimator_.predict(X)
+        out = np.empty(n_rows(X))
+        for rows, centers in self._fold_blocks(X):
+            out[rows] = centers.mean(axis=1) if mode == "mean" else np.median(centers, axis=1)
+        return out
+
+    def predict_interval(
+        self, X: ArrayLike, confidence_level: float | list[float] | None = None
+    ) -> NDArray[np.float64]:
+        """Prediction intervals.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        confidence_level : float or sequence of float, default=None
+            Overrides the level set at construction.
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_levels, 2)
+            ``[lower, upper]``; a sequence of levels adds the middle axis. Infinite bounds (with a
+            :class:`~conformal.ConformalWarning`) when there are too few samples for the level.
+        """
+        check_is_fitted(self)
+        X = self._check_features(X, reset=False)
+        levels, scalar = self._levels(confidence_level)
+        if self.method == "plus":
+            intervals = self._plus(X, levels)
+        else:
+            thresholds = self._thresholds(self.score_, self.conformity_scores_, levels)
+            if self.method == "base":
+                full_model: Any = self.estimator_  # fitted whenever method="base"
+                center = np.asarray(full_model.predict(X), dtype=np.float64).ravel()
+                intervals = self.score_.inverse(center, thresholds)
+            else:
+                intervals = self._minmax(X, thresholds, len(levels))
+        return self._shape(intervals, scalar)
+
+    def _plus(self, X: Any, levels: list[Level]) -> NDArray[np.float64]:
+        scores = self.conformity_scores_
+        n_folds = len(self.estimators_)
+        out = np.empty((n_rows(X), len(levels), 2))
+        if not self.score_.asymmetric:
+            _warn_too_few(scores.shape[0], levels)
+            calibration = PlusCalibration(scores, self.fold_of_, n_folds)
+            for rows, centers in self._fold_blocks(X):
+                out[rows] = calibration.intervals(centers, levels)
+            return out
+        side_levels: list[Level] = [one_sided_level(lv) for lv in levels]
+        _warn_too_few(scores.shape[0], side_levels)
+        below = PlusCalibration(scores[:, 0], self.fold_of_, n_folds)
+        above = PlusCalibration(scores[:, 1], self.fold_of_, n_folds)
+        for rows, centers in self._fold_blocks(X):
+            out[rows, :, 0] = below.lower(centers, side_levels)
+            out[rows, :, 1] = above.upper(centers, side_levels)
+        return out
+
+    def _minmax(self, X: Any, thresholds: NDArray, n_levels: int) -> NDArray[np.float64]:
+        out = np.empty((n_rows(X), n_levels, 2))
+        for rows, centers in self._fold_blocks(X):
+            out[rows, :, 0] = self.score_.inverse(centers.min(axis=1), thresholds)[..., 0]
+            out[rows, :, 1] = self.score_.inverse(centers.max(axis=1), thresholds)[..., 1]
+        return out

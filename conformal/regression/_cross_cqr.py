@@ -1,0 +1,215 @@
+"""Cross-conformalized quantile regression: CQR scores in the CV+ (plus) form."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_levels, check_same_rows, check_target, is_frozen, n_rows, take
+from ..calibration import Level, _warn_too_few
+from ..scores import CQRScore
+from ._base import BaseSplitRegressor
+from ._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
+from ._plus import PlusCalibration
+from ._quantile_models import quantile_parameter, tail_quantiles
+
+
+class CrossConformalizedQuantileRegressor(BaseSplitRegressor):
+    """Cross-conformalized quantile regression: CQR without a held-out calibration set.
+
+    For each of the ``cv`` folds, clones of ``estimator`` are fitted without fold ``k`` at
+    quantile levels ``a/2`` and ``1 - a/2`` (``lo_{-k}``, ``hi_{-k}``) and score the points of
+    fold ``k`` with the CQR score ``R_i = max(lo_{-k(i)}(x_i) - y_i, y_i - hi_{-k(i)}(x_i))``
+    (Romano et al. 2019). The interval is the plus form of Barber et al. (2021) with separate
+    lower and upper centres:
+
+    ``[q-({lo_{-k(i)}(x) - R_i}), q+({hi_{-k(i)}(x) + R_i})]``
+
+    where ``q+`` is the ``ceil((1 - a)(n + 1))``-th smallest value and ``q-`` the
+    ``floor(a (n + 1))``-th. CQR scores are nested, so the jackknife+ argument gives coverage at
+    least ``1 - 2a`` for exchangeable data (Gupta, Kuchibhotla, Ramdas 2022, "Nested conformal
+    prediction and quantile out-of-bag ensemble methods"), about ``1 - a`` in practice, with every
+    sample used both to fit and to calibrate.
+
+    Parameters
+    ----------
+    estimator : quantile regressor, default=None
+        ``None`` means ``HistGradientBoostingRegressor(loss="quantile")``. Any model whose
+        quantile level is a parameter works (``quantile`` or ``alpha`` found automatically, as in
+        :class:`ConformalizedQuantileRegressor`; otherwise name it in ``quantile_param``).
+    confidence_level : float or sequence of float, default=0.9
+        Target coverage. Quantile models are fitted for each level given here; a level asked for
+        only at predict time is calibrated (so still valid) on the models of the nearest fitted
+        level.
+    cv : int, "loo", cross-validation splitter or iterable of splits, default=5
+        As in :class:`CrossConformalRegressor`: an int is ``KFold(cv, shuffle=True)`` seeded by
+        ``random_state``; every sample must be in exactly one test fold.
+    quantile_param : str, default=None
+        Name of the estimator's quantile parameter (``"model__quantile"`` for a pipeline).
+    n_jobs : int, default=None
+        Fold models fitted in parallel through joblib (``-1``: all cores).
+    random_state : int, Generator, RandomState or None, default=None
+        Shuffles the folds of an int ``cv``.
+
+    Attributes
+    ----------
+    estimators_ : list of dict of float to regressor
+        For each fold, its quantile models by quantile level (0.5 included, for :meth:`predict`).
+    fit_levels_ : list of float
+        Confidence levels with their own quantile models.
+    conformity_scores_ : ndarray of shape (n_fit_levels, n_samples)
+        Out-of-fold CQR scores for each fitted level.
+    fold_of_ : ndarray of shape (n_samples,)
+        Index in ``estimators_`` of the fold that did not see each sample.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import QuantileRegressor
+    >>> from conformal import CrossConformalizedQuantileRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(0, 5, size=(200, 1))
+    >>> y = X[:, 0] + rng.normal(scale=0.2 + X[:, 0] / 5, size=200)
+    >>> model = CrossConformalizedQuantileRegressor(
+    ...     QuantileRegressor(alpha=0.0), cv=5, random_state=0
+    ... ).fit(X, y)
+    >>> model.predict_interval([[0.5], [4.5]]).round(2)
+    array([[0.2 , 0.9 ],
+           [2.75, 6.61]])
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "confidence_level": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like"],
+        "cv": ["cv_object", StrOptions({"loo"})],
+        "quantile_param": [str, None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state", np.random.Generator],
+    }
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        confidence_level: float | list[float] = 0.9,
+        cv: Any = 5,
+        quantile_param: str | None = None,
+        n_jobs: int | None = None,
+        random_state: Any = None,
+    ) -> None:
+        self.estimator = estimator
+        self.confidence_level = confidence_level
+        self.cv = cv
+        self.quantile_param = quantile_param
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _default_estimator(self) -> Any:
+        return HistGradientBoostingRegressor(loss="quantile")
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> CrossConformalizedQuantileRegressor:
+        """Fit the quantile models of every fold and score every sample out of fold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : CrossConformalizedQuantileRegressor
+        """
+        self._validate_params()
+        X = self._check_features(X, reset=True)
+        target = check_target(y)
+        n = target.shape[0]
+        check_same_rows(X, n)
+        owner = type(self).__name__
+        levels, _ = check_levels(self.confidence_level, owner)
+        estimator = self.estimator if self.estimator is not None else self._default_estimator()
+        if is_frozen(estimator):
+            raise ValueError(
+                f"{owner} refits the quantile models on each fold, which a FrozenEstimator "
+                "cannot do; for models that are already fitted use "
+                "ConformalizedQuantileRegressor."
+            )
+        param = quantile_parameter(estimator, self.quantile_param)
+        splits = resolve_splits(self.cv, X, target, self.random_state)
+        self.fold_of_ = fold_assignment(splits, n)
+        self.fit_levels_ = [float(lv) for lv in levels]
+        self._pairs = [tail_quantiles(lv) for lv in levels]
+        quantiles = sorted({q for pair in self._pairs for q in pair} | {0.5})
+        models = fit_on_rows(
+            [clone(estimator).set_params(**{param: q}) for _ in splits for q in quantiles],
+            X,
+            target,
+            [train for train, _ in splits for _ in quantiles],
+            self.n_jobs,
+        )
+        self.estimators_ = [
+            dict(zip(quantiles, models[k * len(quantiles) : (k + 1) * len(quantiles)], strict=True))
+            for k in range(len(splits))
+        ]
+        score = CQRScore()
+        scores = np.empty((len(levels), n))
+        for index, (lo, hi) in enumerate(self._pairs):
+            band = np.empty((n, 2))
+            for fold, (_, calibration) in zip(self.estimators_, splits, strict=True):
+                if calibration.size:
+                    X_cal = take(X, calibration)
+                    band[calibration, 0] = np.asarray(fold[lo].predict(X_cal)).ravel()
+                    band[calibration, 1] = np.asarray(fold[hi].predict(X_cal)).ravel()
+            scores[index] = score.score(target, band)
+        self.conformity_scores_ = scores
+        return self
+
+    def _point_predictions(self, X: Any) -> Any:
+        return predict_columns([fold[0.5] for fold in self.estimators_], X).mean(axis=1)
+
+    def predict_interval(
+        self, X: ArrayLike, confidence_level: float | list[float] | None = None
+    ) -> NDArray[np.float64]:
+        """Calibrated intervals in the plus form around the folds' quantile models.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        confidence_level : float or sequence of float, default=None
+            Overrides the level set at construction. A level without its own quantile models is
+            calibrated on those of the nearest fitted level: coverage still holds.
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, 2) or (n_samples, n_levels, 2)
+        """
+        check_is_fitted(self)
+        X = self._check_features(X, reset=False)
+        levels, scalar = self._levels(confidence_level)
+        _warn_too_few(self.conformity_scores_.shape[1], levels)
+        fitted = np.asarray(self.fit_levels_)
+        nearest = [int(np.argmin(np.abs(fitted - float(lv)))) for lv in levels]
+        out = np.empty((n_rows(X), len(levels), 2))
+        for index in sorted(set(nearest)):
+            columns = [j for j, i in enumerate(nearest) if i == index]
+            out[:, columns, :] = self._plus(X, index, [levels[j] for j in columns])
+        return self._shape(out, scalar)
+
+    def _plus(self, X: Any, index: int, levels: list[Level]) -> NDArray[np.float64]:
+        """Plus intervals ``(n, L, 2)`` from the quantile models of fitted level ``index``."""
+        lo, hi = self._pairs[index]
+        n_folds = len(self.estimators_)
+        calibration = PlusCalibration(self.conformity_scores_[index], self.fold_of_, n_folds)
+        out = np.empty((n_rows(X), len(levels), 2))
+        for rows, block in row_blocks(X, 2 * n_folds):
+            lower = predict_columns([fold[lo] for fold in self.estimators_], block)
+            upper = predict_columns([fold[hi] for fold in self.estimators_], block)
+            out[rows] = calibration.intervals(lower, levels, upper)
+        return out

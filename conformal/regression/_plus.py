@@ -1,0 +1,120 @@
+"""Plus intervals of the cross-conformal family (jackknife+, CV+, J+aB) without the n_test x n
+matrix that a direct implementation builds.
+
+With out-of-fold scores ``R_i`` and, at a test point ``x``, the centre ``c_{k(i)}(x)`` of the model
+that did not see point ``i`` (Barber et al. 2021):
+
+- lower bound: the ``floor(a (n + 1))``-th smallest of ``c_{k(i)}(x) - R_i`` (``-inf`` if 0);
+- upper bound: the ``ceil((1 - a)(n + 1))``-th smallest of ``c_{k(i)}(x) + R_i`` (``+inf`` if
+  above n).
+
+The lower bound is computed as ``-(the (n + 1 - r)-th smallest of -c + R)``, exactly the same
+numbers negated. With few folds the kernel selects across the folds' sorted scores
+(:func:`~conformal._kernels.quantile.union_order_statistics`); with many (leave-one-out,
+bootstrap) it streams each test point's n values (``shifted_order_statistics``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._kernels.quantile import shifted_order_statistics, union_order_statistics
+from ..calibration import Level, conformal_rank
+
+# Upper bound on the bytes of the (rows, columns) blocks of centres built at predict time.
+CHUNK_BYTES = 64 * 2**20
+
+
+def row_chunks(n_rows: int, n_columns: int) -> Iterator[slice]:
+    """Slices of rows such that a float64 block of ``n_columns`` columns stays under
+    :data:`CHUNK_BYTES`."""
+    step = max(1, CHUNK_BYTES // (8 * max(n_columns, 1)))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
+
+
+def use_union(n: int, n_folds: int) -> bool:
+    """Whether selecting across the folds' sorted scores (O(K log^2 n) per test point) beats
+    streaming the n values (O(n))."""
+    return n_folds * math.log2(n + 2) ** 2 < n
+
+
+class PlusCalibration:
+    """Out-of-fold scores with the fold of each point, sorted once for the union kernel.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n,)
+        Out-of-fold conformity scores ``R_i``.
+    fold_of : ndarray of shape (n,)
+        Column of the centres matrix (the fold model) that belongs to each point.
+    n_folds : int
+        Number of columns of the centres matrices passed to :meth:`intervals`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from conformal.regression._plus import PlusCalibration
+    >>> cal = PlusCalibration(np.arange(1.0, 10.0), np.arange(9) % 3, 3)
+    >>> cal.intervals(np.array([[0.0, 0.0, 0.0]]), [0.9])  # 9 points: the 9th value
+    array([[[-9.,  9.]]])
+    """
+
+    def __init__(self, scores: NDArray[np.float64], fold_of: NDArray, n_folds: int) -> None:
+        self.scores = np.ascontiguousarray(scores, dtype=np.float64)
+        self.fold_of = np.ascontiguousarray(fold_of, dtype=np.int64)
+        self.n_folds = int(n_folds)
+        self.union = use_union(self.scores.shape[0], self.n_folds)
+        if self.union:
+            order = np.lexsort((self.scores, self.fold_of))
+            self.sorted_scores = np.ascontiguousarray(self.scores[order])
+            folds = np.arange(self.n_folds + 1)
+            self.starts = np.searchsorted(self.fold_of[order], folds).astype(np.int64)
+
+    def ranks(self, levels: Sequence[Level]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Ranks for the kernel: upper bounds, and mirrored lower bounds (``n + 1 - r``)."""
+        n = self.scores.shape[0]
+        upper = [conformal_rank(n, lv, side="upper") for lv in levels]
+        lower = [n + 1 - conformal_rank(n, lv, side="lower") for lv in levels]
+        return np.array(upper, dtype=np.int64), np.array(lower, dtype=np.int64)
+
+    def _select(self, centers: NDArray, sign: float, ranks: NDArray[np.int64]) -> NDArray:
+        centers = np.ascontiguousarray(centers, dtype=np.float64)
+        if centers.ndim != 2 or centers.shape[1] != self.n_folds:
+            raise ValueError(
+                f"centres must have shape (n_test, {self.n_folds}); got {centers.shape}."
+            )
+        if self.union:
+            return union_order_statistics(self.sorted_scores, self.starts, centers, sign, ranks)
+        return shifted_order_statistics(centers, self.fold_of, self.scores, sign, ranks)
+
+    def lower(self, centers: NDArray, levels: Sequence[Level]) -> NDArray[np.float64]:
+        """Lower plus bounds ``(n_test, n_levels)``: the ``floor(a (n + 1))``-th smallest of
+        ``c_{k(i)}(x) - R_i``."""
+        return -self._select(centers, -1.0, self.ranks(levels)[1])
+
+    def upper(self, centers: NDArray, levels: Sequence[Level]) -> NDArray[np.float64]:
+        """Upper plus bounds ``(n_test, n_levels)``: the ``ceil((1 - a)(n + 1))``-th smallest of
+        ``c_{k(i)}(x) + R_i``."""
+        return self._select(centers, 1.0, self.ranks(levels)[0])
+
+    def intervals(
+        self,
+        lower_centers: NDArray,
+        levels: Sequence[Level],
+        upper_centers: NDArray | None = None,
+    ) -> NDArray[np.float64]:
+        """Plus intervals ``(n_test, n_levels, 2)``.
+
+        ``lower_centers`` (and ``upper_centers``, the same by default) are ``(n_test, K)``: the
+        value of each fold's model at each test point. Infinite bounds come without a warning;
+        the caller warns once per call (see ``conformal.calibration._warn_too_few``).
+        """
+        upper_centers = lower_centers if upper_centers is None else upper_centers
+        return np.stack(
+            [self.lower(lower_centers, levels), self.upper(upper_centers, levels)], axis=-1
+        )
