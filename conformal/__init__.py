@@ -4,6 +4,11 @@
 """
 
 from .calibration import conformal_quantile, conformal_rank, min_calibration_size
+from .classification import (
+    CrossConformalClassifier,
+    SplitConformalClassifier,
+    VennAbersClassifier,
+)
 from .exceptions import ConformalWarning
 from .regression import (
     ConformalizedQuantileRegressor,
@@ -18,10 +23,13 @@ __all__ = [
     "ConformalPredictiveDistribution",
     "ConformalWarning",
     "ConformalizedQuantileRegressor",
+    "CrossConformalClassifier",
     "CrossConformalRegressor",
     "CrossConformalizedQuantileRegressor",
     "JackknifeAfterBootstrapRegressor",
+    "SplitConformalClassifier",
     "SplitConformalRegressor",
+    "VennAbersClassifier",
     "conformal_quantile",
     "conformal_rank",
     "min_calibration_size",

@@ -30,6 +30,7 @@ from .benchmark import (
 from .datasets import list_datasets
 
 DEFAULT_OUT = Path("benchmarks") / "results" / "main"
+TASKS = ("regression", "classification")
 #: What the printed and Markdown summaries show (``m`` stands for ``m_mean ± m_std``).
 SUMMARY_COLUMNS = (
     "dataset",
@@ -42,6 +43,33 @@ SUMMARY_COLUMNS = (
     "fit_seconds",
     "predict_seconds",
 )
+CLASSIFICATION_COLUMNS = (
+    "dataset",
+    "method",
+    "n_train",
+    "n_test",
+    "coverage",
+    "mean_set_size",
+    "class_coverage_gap",
+    "worst_class_coverage",
+    "fit_seconds",
+    "predict_seconds",
+)
+
+
+def _tables(summary: list[dict[str, Any]], *, markdown: bool = False) -> str:
+    """One table per task present in the summary (regression first)."""
+    regression = [r for r in summary if "mean_width_mean" in r]
+    classification = [r for r in summary if "mean_set_size_mean" in r]
+    parts = [
+        format_table(rows, columns, markdown=markdown)
+        for rows, columns in (
+            (regression, SUMMARY_COLUMNS),
+            (classification, CLASSIFICATION_COLUMNS),
+        )
+        if rows
+    ]
+    return "\n\n".join(parts)
 
 
 def _positive_int(text: str) -> int:
@@ -84,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="\n".join(
             textwrap.fill(text, width=79, subsequent_indent="  ", break_on_hyphens=False)
             for text in (
-                f"datasets: {', '.join(list_datasets())}",
+                f"datasets: {', '.join(list_datasets(task=None))}",
                 f"methods: {', '.join(list_methods())} "
                 f"(default: {', '.join(list_methods(default_only=True))})",
                 "example: python -m conformal benchmark --datasets yacht concrete --seeds 5",
@@ -103,7 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="NAME",
         default=["default"],
-        help="methods to run, 'default' for the default set or 'all' (default: default)",
+        help=(
+            "methods to run, 'default' for the default set, 'regression' or 'classification' "
+            "for every method of that task, or 'all' (default: default)"
+        ),
     )
     bench.add_argument(
         "--seeds",
@@ -179,13 +210,15 @@ def _markdown(
         f"Confidence level {args.confidence}; seeds 0..{args.seeds - 1}; test size "
         f"{args.test_size}. Cells are mean ± standard deviation over seeds; `n_train` counts the "
         "rows given to `fit` (training plus calibration); `normalized_width` is the mean width "
-        "over the standard deviation of the test targets; times are wall-clock seconds.",
+        "over the standard deviation of the test targets; for prediction sets, "
+        "`class_coverage_gap` is the mean over classes of |coverage within the class - level| "
+        "and `worst_class_coverage` the smallest class coverage; times are wall-clock seconds.",
         "",
         f"Wall time {seconds:.0f} s on {os.cpu_count()} cores; conformal {__version__}, "
         f"scikit-learn {sklearn.__version__}, numpy {numpy.__version__}, Python "
         f"{platform.python_version()} ({platform.system()} {platform.machine()}).",
         "",
-        format_table(summary, SUMMARY_COLUMNS, markdown=True),
+        _tables(summary, markdown=True),
         "",
         "## Methods",
         "",
@@ -196,7 +229,7 @@ def _markdown(
 
 def _benchmark(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args.subparser
-    all_datasets, all_methods = list_datasets(), list_methods()
+    all_datasets, all_methods = list_datasets(task=None), list_methods()
     if args.list:
         print("datasets:", ", ".join(all_datasets))
         for name in all_methods:
@@ -207,7 +240,11 @@ def _benchmark(args: argparse.Namespace) -> int:
     methods = _choose(
         args.methods,
         all_methods,
-        {"default": list_methods(default_only=True), "all": all_methods},
+        {
+            "default": list_methods(default_only=True),
+            "all": all_methods,
+            **{task: [m for m in all_methods if get_method(m).task == task] for task in TASKS},
+        },
         "method",
     )
     for chosen in (datasets, methods):
@@ -230,7 +267,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     write_csv(rows, out / "raw.csv")
     write_csv(summary, out / "summary.csv")
     (out / "summary.md").write_text(_markdown(summary, methods, args, seconds), encoding="utf-8")
-    print(format_table(summary, SUMMARY_COLUMNS))
+    print(_tables(summary))
     print(
         f"\n{len(rows)} fits in {seconds:.1f} s; wrote raw.csv, summary.csv and summary.md to {out}"
     )

@@ -40,11 +40,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.model_selection import train_test_split
 
-from .datasets import list_datasets, load_dataset
-from .metrics import coverage, mean_width
+from .classification import CrossConformalClassifier, SplitConformalClassifier
+from .datasets import describe_dataset, list_datasets, load_dataset
+from .metrics import coverage, coverage_by_class, mean_set_size, mean_width, set_coverage
 from .regression import (
     ConformalizedQuantileRegressor,
     CrossConformalizedQuantileRegressor,
@@ -82,8 +83,19 @@ RAW_COLUMNS = (
     "fit_seconds",
     "predict_seconds",
 )
-#: The per-seed measurements that :func:`summarize` averages.
-METRICS = ("coverage", "mean_width", "normalized_width", "fit_seconds", "predict_seconds")
+#: The per-seed measurements of each task, which :func:`summarize` averages.
+TASK_METRICS = {
+    "regression": ("coverage", "mean_width", "normalized_width", "fit_seconds", "predict_seconds"),
+    "classification": (
+        "coverage",
+        "mean_set_size",
+        "class_coverage_gap",
+        "worst_class_coverage",
+        "fit_seconds",
+        "predict_seconds",
+    ),
+}
+METRICS = tuple(dict.fromkeys(m for metrics in TASK_METRICS.values() for m in metrics))
 
 
 @dataclass(frozen=True)
@@ -139,9 +151,42 @@ def _evaluate_regression(
     }
 
 
+def _evaluate_classification(
+    estimator: Any,
+    X_fit: Any,
+    y_fit: np.ndarray,
+    X_test: Any,
+    y_test: np.ndarray,
+    confidence_level: float,
+) -> dict[str, Any]:
+    """Fit, predict sets and score one classification estimator.
+
+    ``class_coverage_gap`` is the mean over classes of ``|coverage within the class - level|``
+    (the CovGap of Ding et al. 2023), ``worst_class_coverage`` the smallest class coverage.
+    """
+    start = time.perf_counter()
+    estimator.fit(X_fit, y_fit)
+    fitted = time.perf_counter()
+    sets = np.asarray(estimator.predict_set(X_test, confidence_level=confidence_level))
+    predicted = time.perf_counter()
+    classes = estimator.classes_
+    by_class = [float(c.coverage) for c in coverage_by_class(y_test, sets, classes).values()]
+    return {
+        "coverage": float(set_coverage(y_test, sets, classes)),
+        "mean_set_size": float(mean_set_size(sets)),
+        "class_coverage_gap": float(np.mean(np.abs(np.array(by_class) - confidence_level))),
+        "worst_class_coverage": min(by_class),
+        "fit_seconds": fitted - start,
+        "predict_seconds": predicted - fitted,
+    }
+
+
 #: task -> ``evaluate(estimator, X_fit, y_fit, X_test, y_test, confidence_level)``, which fits,
 #: predicts and returns the measurements of one row. A new kind of task adds its evaluator here.
-_EVALUATORS: dict[str, Callable[..., dict[str, Any]]] = {"regression": _evaluate_regression}
+_EVALUATORS: dict[str, Callable[..., dict[str, Any]]] = {
+    "regression": _evaluate_regression,
+    "classification": _evaluate_classification,
+}
 
 
 _REGISTRY: dict[str, Method] = {}
@@ -166,8 +211,8 @@ def register_method(
         ``factory(random_state) -> estimator``. ``None`` returns a decorator taking it.
     description : str, default=""
         One line for reports.
-    task : {"regression"}, default="regression"
-        Kind of data the method runs on.
+    task : {"regression", "classification"}, default="regression"
+        Kind of data the method runs on: a method only runs on datasets of its task.
     default : bool, default=False
         Whether the method is in the default set.
     replace : bool, default=False
@@ -321,23 +366,70 @@ def _cv_plus_cqr(random_state: int) -> CrossConformalizedQuantileRegressor:
     )
 
 
+# Classification: HistGradientBoostingClassifier with its defaults, one method per score.
+
+
+def _hgb_classifier(random_state: int) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(random_state=random_state)
+
+
+def _register_split_classifier(name: str, description: str, **params: Any) -> None:
+    def factory(random_state: int) -> SplitConformalClassifier:
+        return SplitConformalClassifier(
+            _hgb_classifier(random_state), random_state=random_state, **params
+        )
+
+    register_method(name, factory, description=description, task="classification")
+
+
+_register_split_classifier(
+    "split-lac", "split CP, LAC score 1 - p_y(x), HistGradientBoostingClassifier"
+)
+_register_split_classifier("split-aps", "split CP, randomized APS score", conformity_score="aps")
+_register_split_classifier(
+    "split-raps",
+    "split CP, randomized RAPS score (k_reg and lambda tuned on a slice of the calibration set)",
+    conformity_score="raps",
+)
+_register_split_classifier("split-top-k", "split CP, top-k score", conformity_score="top_k")
+_register_split_classifier(
+    "split-lac-class-conditional",
+    "split CP, LAC score calibrated within each class (Mondrian by label)",
+    class_conditional=True,
+)
+
+
+@register_method(
+    "cross-lac",
+    task="classification",
+    description="cross-conformal LAC, 5 folds of HistGradientBoostingClassifier",
+)
+def _cross_lac(random_state: int) -> CrossConformalClassifier:
+    return CrossConformalClassifier(_hgb_classifier(random_state), random_state=random_state)
+
+
 # --------------------------------------------------------------------------------------------
 # Running
 
 
-def _resolve_datasets(datasets: Any) -> dict[str, Any]:
-    """Names -> a loader of ``(X, y)``; a mapping brings its own data."""
+def _resolve_datasets(datasets: Any, tasks: set[str]) -> dict[str, tuple[Any, str | None]]:
+    """Names -> (a loader of ``(X, y)``, the dataset's task); a mapping brings its own data
+    (task ``None``: every chosen method runs on it). ``None`` means every bundled dataset of
+    the chosen methods' tasks."""
     if datasets is None:
-        datasets = list_datasets()
+        datasets = [name for task in sorted(tasks) for name in list_datasets(task=task)]
     if isinstance(datasets, str):
         datasets = [datasets]
     if isinstance(datasets, Mapping):
-        return {str(name): (lambda data=data: data) for name, data in datasets.items()}
-    valid = list_datasets()
+        return {str(name): ((lambda data=data: data), None) for name, data in datasets.items()}
+    valid = list_datasets(task=None)
     unknown = [name for name in datasets if name not in valid]
     if unknown:
         raise ValueError(f"Unknown dataset(s) {unknown}. Valid names are {valid}.")
-    return {name: (lambda name=name: load_dataset(name)) for name in dict.fromkeys(datasets)}
+    return {
+        name: ((lambda name=name: load_dataset(name)), describe_dataset(name)["task"])
+        for name in dict.fromkeys(datasets)
+    }
 
 
 def _resolve_methods(methods: Any) -> list[Method]:
@@ -371,7 +463,9 @@ def _warm_up(method: Method, confidence_level: float) -> None:
     starting thread pools is not counted in the first timed fit."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 3))
-    y = X[:, 0] + rng.normal(size=300)
+    y: np.ndarray = X[:, 0] + rng.normal(size=300)
+    if method.task == "classification":
+        y = np.digitize(y, [-0.5, 0.5]).astype(np.int64)  # three classes
     _EVALUATORS[method.task](
         method.factory(0), X[:240], y[:240], X[240:], y[240:], confidence_level
     )
@@ -395,8 +489,9 @@ def run_benchmark(
     Parameters
     ----------
     datasets : sequence of str or mapping of str to (X, y), default=None
-        Names of bundled datasets (:func:`conformal.datasets.list_datasets`, the default is all
-        of them), or your own data by name.
+        Names of bundled datasets (:func:`conformal.datasets.list_datasets`; the default is all
+        of them of the chosen methods' tasks), or your own data by name. A bundled dataset runs
+        the chosen methods of its task; your own data runs all of them.
     methods : sequence of str or mapping of str to factory, default=None
         Registered method names (:func:`list_methods`; ``None`` is the default set), or
         ``{name: factory}`` for methods not in the registry.
@@ -412,7 +507,10 @@ def run_benchmark(
     Returns
     -------
     rows : list of dict
-        One row per (dataset, method, seed) with the keys of :data:`RAW_COLUMNS`: ``n_train``
+        One row per (dataset, method, seed) of the same task. Regression rows have the keys
+        of :data:`RAW_COLUMNS`; classification rows replace the widths with ``mean_set_size``,
+        ``class_coverage_gap`` (mean over classes of ``|class coverage - level|``) and
+        ``worst_class_coverage``, and ``coverage`` is that of the sets. ``n_train``
         is the number of rows given to ``fit`` (training plus calibration), ``coverage`` the
         fraction of test targets inside their interval, ``normalized_width`` the mean width over
         the standard deviation of the test targets, and the two timings are wall-clock seconds.
@@ -426,24 +524,33 @@ def run_benchmark(
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list:
         raise ValueError("seeds must give at least one seed; got none.")
-    loaders = _resolve_datasets(datasets)
     chosen = _resolve_methods(methods)
     for method in chosen:
         if method.task not in _EVALUATORS:
             raise ValueError(f"Method {method.name!r} has unknown task {method.task!r}.")
-    for method in chosen:
+    loaders = _resolve_datasets(datasets, {m.task for m in chosen})
+    # Each dataset runs the methods of its task (all methods on data passed in by the caller).
+    pairs = {
+        name: [m for m in chosen if task is None or m.task == task]
+        for name, (_, task) in loaders.items()
+    }
+    for method in {m.name: m for runs in pairs.values() for m in runs}.values():
         _warm_up(method, confidence_level)
-    bar = _progress_bar(len(loaders) * len(chosen) * len(seed_list), progress)
+    bar = _progress_bar(sum(len(runs) for runs in pairs.values()) * len(seed_list), progress)
     rows: list[dict[str, Any]] = []
     try:
-        for dataset, load in loaders.items():
+        for dataset, (load, task) in loaders.items():
+            if not pairs[dataset]:
+                continue
             X, y = load()
-            X, y = np.asarray(X), np.asarray(y, dtype=np.float64)
+            X = np.asarray(X)
+            y = np.asarray(y) if task == "classification" else np.asarray(y, dtype=np.float64)
+            stratify = y if task == "classification" else None
             for seed in seed_list:
                 X_fit, X_test, y_fit, y_test = train_test_split(
-                    X, y, test_size=test_size, random_state=seed
+                    X, y, test_size=test_size, random_state=seed, stratify=stratify
                 )
-                for method in chosen:
+                for method in pairs[dataset]:
                     if bar is not None:
                         bar.set_postfix_str(f"{dataset} {method.name} seed={seed}")
                     scores = _EVALUATORS[method.task](
@@ -498,6 +605,8 @@ def summarize(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "n_test": members[0]["n_test"],
         }
         for metric in METRICS:
+            if metric not in members[0]:
+                continue
             values = np.array([float(r[metric]) for r in members])
             with np.errstate(invalid="ignore"):  # inf - inf in the std of infinite widths
                 summary[f"{metric}_mean"] = float(np.mean(values))

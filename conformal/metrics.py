@@ -1,5 +1,10 @@
 """Metrics for prediction intervals: coverage, width, interval and quantile scores, reports;
-and the CRPS of step predictive distributions (:func:`crps`).
+the CRPS of step predictive distributions (:func:`crps`); and metrics for prediction sets of
+classifiers: :func:`set_coverage`, :func:`mean_set_size`, :func:`empty_set_fraction`,
+:func:`singleton_fraction`, :func:`coverage_by_class`, :func:`coverage_by_set_size` and the
+report :func:`evaluate_sets` (sets are boolean ``(n, n_classes)`` or ``(n, n_levels,
+n_classes)`` arrays as ``predict_set`` returns them, columns in ``classes`` order); and the
+expected calibration error of predicted probabilities (:func:`expected_calibration_error`).
 
 Every function takes targets ``y`` of shape ``(n,)`` and intervals shaped as
 ``predict_interval`` returns them: ``(n, 2)`` rows of ``[lower, upper]``, or ``(n, L, 2)`` with one
@@ -16,7 +21,8 @@ Conventions:
 - ``y`` must be finite; NaN bounds and ``lower > upper`` are errors;
 - inputs are never modified; lists, NumPy arrays and pandas Series / DataFrames are accepted.
 
-pandas is needed only by :meth:`IntervalReport.to_frame` and is imported there.
+pandas is needed only by :meth:`IntervalReport.to_frame` and :meth:`SetReport.to_frame` and is
+imported there.
 """
 
 from __future__ import annotations
@@ -25,11 +31,12 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from sklearn.utils.validation import column_or_1d
 
 from .calibration import _plain, exact_level
 
@@ -40,13 +47,24 @@ __all__ = [
     "GroupCoverage",
     "IntervalReport",
     "IntervalRow",
+    "SetCoverage",
+    "SetReport",
+    "SetRow",
     "coverage",
+    "coverage_by_class",
     "coverage_by_group",
+    "coverage_by_set_size",
     "crps",
+    "empty_set_fraction",
     "evaluate_intervals",
+    "evaluate_sets",
+    "expected_calibration_error",
     "interval_score",
+    "mean_set_size",
     "mean_width",
     "pinball_loss",
+    "set_coverage",
+    "singleton_fraction",
     "weighted_interval_score",
 ]
 
@@ -1054,3 +1072,711 @@ def evaluate_intervals(
         group_rows=tuple(group_rows),
         **worst,
     )
+
+
+# ------------------------------------------------------------------------------ prediction sets
+# Sets are boolean arrays as predict_set returns them: (n, K) with one column per class, or
+# (n, L, K) with one set per confidence level. The shape rule of the interval metrics carries over.
+
+
+def _as_sets(sets: Any) -> NDArray[np.bool_]:
+    """Sets as a bool array of shape (n, K) or (n, L, K); 0/1 integers are accepted."""
+    try:
+        values = np.asarray(sets)
+    except ValueError:  # a ragged nested sequence
+        raise ValueError("sets must be a boolean array; its rows have different lengths.") from None
+    if values.ndim not in (2, 3):
+        raise ValueError(
+            "sets must have shape (n, n_classes) or (n, n_levels, n_classes), one boolean per "
+            f"class, as predict_set returns them. Got shape {values.shape} instead."
+        )
+    if values.shape[0] == 0:
+        raise ValueError("sets is empty; metrics need at least one sample.")
+    if values.dtype != np.bool_:
+        if values.dtype.kind not in "iuf" or not np.isin(values, (0, 1)).all():
+            raise ValueError(
+                f"sets must be boolean (or 0/1), True where a class is in the set. Got dtype "
+                f"{values.dtype} instead."
+            )
+        values = values.astype(bool)
+    return values
+
+
+def _label_columns(y: Any, n_columns: int, classes: Any) -> NDArray[np.intp]:
+    """The column of each target in the sets: ``y`` itself (integer columns) without
+    ``classes``, else the position of each label in ``classes``."""
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ValueError(f"y must be 1-D, one label per sample. Got shape {labels.shape} instead.")
+    if classes is None:
+        if labels.dtype.kind not in "iu" or (
+            labels.size and (labels.min() < 0 or labels.max() >= n_columns)
+        ):
+            raise ValueError(
+                f"without classes, y must hold column indices of sets (integers in [0, "
+                f"{n_columns - 1}]); pass classes=model.classes_ to evaluate labels."
+            )
+        return labels.astype(np.intp)
+    names = np.asarray(classes)
+    if names.ndim != 1 or names.shape[0] != n_columns:
+        raise ValueError(
+            f"classes must list the {n_columns} class labels of the set columns. Got shape "
+            f"{names.shape} instead."
+        )
+    lookup = {c: i for i, c in enumerate(names.tolist())}
+    try:
+        return np.fromiter((lookup[v] for v in labels.tolist()), np.intp, labels.shape[0])
+    except KeyError:
+        unknown = sorted({_plain(v) for v in labels.tolist() if v not in lookup}, key=repr)
+        raise ValueError(
+            f"y has label(s) {unknown[:5]!r} that are not in classes {_show(names)}."
+        ) from None
+
+
+def _set_pair(y: Any, sets: Any, classes: Any) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    values = _as_sets(sets)
+    columns = _label_columns(y, values.shape[-1], classes)
+    if columns.shape[0] != values.shape[0]:
+        raise ValueError(
+            f"y has {columns.shape[0]} entries but sets has {values.shape[0]} rows; pass one set "
+            "per target."
+        )
+    return columns, values
+
+
+def _set_cube(values: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    return values if values.ndim == 3 else values[:, None, :]
+
+
+def _set_covered(columns: NDArray[np.intp], cube: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """(n, L): whether each sample's own class is in its set at each level."""
+    return cube[np.arange(cube.shape[0]), :, columns]
+
+
+def set_coverage(y: ArrayLike, sets: ArrayLike, classes: ArrayLike | None = None) -> float | Floats:
+    """Fraction of targets whose class is in their prediction set.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        True labels: column indices of ``sets`` when ``classes`` is ``None``, else labels.
+    sets : array-like of bool of shape (n, n_classes) or (n, n_levels, n_classes)
+        As ``predict_set`` returns them.
+    classes : array-like of shape (n_classes,), default=None
+        The label of each column (``model.classes_``).
+
+    Returns
+    -------
+    coverage : float or ndarray of shape (n_levels,)
+
+    Examples
+    --------
+    >>> from conformal.metrics import set_coverage
+    >>> sets = [[True, False, False], [True, True, False], [False, False, False]]
+    >>> set_coverage([0, 2, 1], sets)
+    0.3333333333333333
+    >>> set_coverage(["a", "b", "c"], sets, classes=["a", "b", "c"])
+    0.6666666666666666
+    """
+    columns, values = _set_pair(y, sets, classes)
+    return _finish(_set_covered(columns, _set_cube(values)).mean(axis=0), values.ndim == 2)
+
+
+def mean_set_size(sets: ArrayLike) -> float | Floats:
+    """Mean number of classes per prediction set.
+
+    Examples
+    --------
+    >>> from conformal.metrics import mean_set_size
+    >>> mean_set_size([[True, False, False], [True, True, False], [False, False, False]])
+    1.0
+    """
+    values = _as_sets(sets)
+    return _finish(_set_cube(values).sum(axis=-1).mean(axis=0), values.ndim == 2)
+
+
+def empty_set_fraction(sets: ArrayLike) -> float | Floats:
+    """Fraction of empty prediction sets ("no class is plausible enough").
+
+    Examples
+    --------
+    >>> from conformal.metrics import empty_set_fraction
+    >>> empty_set_fraction([[True, False], [False, False]])
+    0.5
+    """
+    values = _as_sets(sets)
+    return _finish((_set_cube(values).sum(axis=-1) == 0).mean(axis=0), values.ndim == 2)
+
+
+def singleton_fraction(sets: ArrayLike) -> float | Floats:
+    """Fraction of prediction sets with exactly one class (a confident single prediction).
+
+    Examples
+    --------
+    >>> from conformal.metrics import singleton_fraction
+    >>> singleton_fraction([[True, False], [True, True], [False, True]])
+    0.6666666666666666
+    """
+    values = _as_sets(sets)
+    return _finish((_set_cube(values).sum(axis=-1) == 1).mean(axis=0), values.ndim == 2)
+
+
+class SetCoverage(NamedTuple):
+    """Coverage, mean set size and number of samples of one stratum of prediction sets."""
+
+    coverage: float | Floats
+    mean_size: float | Floats
+    n: int
+
+
+def coverage_by_class(
+    y: ArrayLike, sets: ArrayLike, classes: ArrayLike | None = None
+) -> dict[Any, SetCoverage]:
+    """Class-conditional coverage: ``P(Y in C(X) | Y = c)`` estimated within each class.
+
+    Parameters
+    ----------
+    y, sets, classes
+        As in :func:`set_coverage`.
+
+    Returns
+    -------
+    by_class : dict
+        ``{label: SetCoverage(coverage, mean_size, n)}`` for the classes present in ``y``, in
+        column order; labels are ``classes`` entries (column indices without ``classes``).
+
+    Examples
+    --------
+    >>> from conformal.metrics import coverage_by_class
+    >>> sets = [[True, False], [True, True], [True, False], [False, True]]
+    >>> by_class = coverage_by_class([0, 1, 1, 1], sets)
+    >>> by_class[0]
+    SetCoverage(coverage=1.0, mean_size=1.0, n=1)
+    >>> {label: round(result.coverage, 3) for label, result in by_class.items()}
+    {0: 1.0, 1: 0.667}
+    """
+    columns, values = _set_pair(y, sets, classes)
+    cube = _set_cube(values)
+    covered, sizes = _set_covered(columns, cube), cube.sum(axis=-1)
+    names = list(range(values.shape[-1])) if classes is None else list(np.asarray(classes))
+    scalar = values.ndim == 2
+    out: dict[Any, SetCoverage] = {}
+    for k in np.unique(columns):
+        member = columns == k
+        out[_plain(names[k])] = SetCoverage(
+            coverage=_finish(covered[member].mean(axis=0), scalar),
+            mean_size=_finish(sizes[member].mean(axis=0), scalar),
+            n=int(member.sum()),
+        )
+    return out
+
+
+def coverage_by_set_size(
+    y: ArrayLike, sets: ArrayLike, classes: ArrayLike | None = None
+) -> dict[int, SetCoverage]:
+    """Size-stratified coverage (Angelopoulos et al. 2021): coverage among the sets of each size.
+
+    Adaptive sets should cover about equally well at every size; a method whose singletons
+    under-cover and large sets over-cover is only right on average.
+
+    Parameters
+    ----------
+    y, classes
+        As in :func:`set_coverage`.
+    sets : array-like of bool of shape (n, n_classes)
+        One level (for ``(n, n_levels, n_classes)`` sets pass ``sets[:, j]``, or use
+        :func:`evaluate_sets`).
+
+    Returns
+    -------
+    by_size : dict
+        ``{size: SetCoverage(coverage, mean_size=size, n)}`` for the sizes that occur, in
+        increasing order.
+
+    Examples
+    --------
+    >>> from conformal.metrics import coverage_by_set_size
+    >>> sets = [[True, False], [True, True], [False, True], [False, False]]
+    >>> by_size = coverage_by_set_size([0, 1, 0, 1], sets)
+    >>> by_size[1]
+    SetCoverage(coverage=0.5, mean_size=1.0, n=2)
+    >>> {size: (result.coverage, result.n) for size, result in by_size.items()}
+    {0: (0.0, 1), 1: (0.5, 2), 2: (1.0, 1)}
+    """
+    columns, values = _set_pair(y, sets, classes)
+    if values.ndim != 2:
+        raise ValueError(
+            f"coverage_by_set_size takes sets of one level, shape (n, n_classes). Got shape "
+            f"{values.shape}; pass sets[:, j] for level j, or use evaluate_sets."
+        )
+    covered = values[np.arange(values.shape[0]), columns]
+    sizes = values.sum(axis=1)
+    return {
+        int(s): SetCoverage(
+            coverage=float(covered[sizes == s].mean()),
+            mean_size=float(s),
+            n=int((sizes == s).sum()),
+        )
+        for s in np.unique(sizes)
+    }
+
+
+class SetRow(NamedTuple):
+    """Statistics of the prediction sets of one level, over all samples or within a stratum."""
+
+    by: str
+    """``"all"``, ``"group"``, ``"class"`` (the true class) or ``"size"`` (the set size)."""
+    stratum: Any
+    """The group label, class label or set size; ``None`` for the rows over all samples."""
+    level: int
+    """Position on the level axis of ``(n, L, K)`` sets (0 for ``(n, K)`` sets)."""
+    confidence_level: float | None
+    n: int
+    coverage: float
+    mean_size: float
+    empty_fraction: float
+    singleton_fraction: float
+
+
+_SET_COLUMNS = (
+    ("confidence_level", "level"),
+    ("by", "by"),
+    ("stratum", "stratum"),
+    ("n", "n"),
+    ("coverage", "coverage"),
+    ("mean_size", "mean size"),
+    ("empty_fraction", "empty"),
+    ("singleton_fraction", "singleton"),
+)
+
+
+def _set_cell(row: SetRow, key: str, several: bool) -> str:
+    value = getattr(row, key)
+    if key == "confidence_level":
+        if value is None:
+            return f"#{row.level}" if several else "-"
+        return f"{value:g}"
+    if key == "stratum":
+        return "(all)" if value is None else str(value)
+    if key in ("by", "n"):
+        return str(value)
+    if key in ("coverage", "empty_fraction", "singleton_fraction"):
+        return f"{value:.3f}"
+    return _number(value)
+
+
+def _set_rows(
+    by: str,
+    stratum: Any,
+    covered: NDArray[np.bool_],
+    sizes: NDArray[np.int64],
+    levels: list[float] | None,
+    only: int | None = None,
+) -> list[SetRow]:
+    """One row per level for the samples given (``only``: that level alone)."""
+    return [
+        SetRow(
+            by=by,
+            stratum=stratum,
+            level=j,
+            confidence_level=None if levels is None else levels[j],
+            n=int(covered.shape[0]),
+            coverage=float(covered[:, j].mean()),
+            mean_size=float(sizes[:, j].mean()),
+            empty_fraction=float((sizes[:, j] == 0).mean()),
+            singleton_fraction=float((sizes[:, j] == 1).mean()),
+        )
+        for j in (range(covered.shape[1]) if only is None else [only])
+    ]
+
+
+def _worst(
+    rows: list[SetRow], n_levels: int, reference: Floats, scalar: bool, name: str
+) -> dict[str, Any]:
+    """The stratum with the lowest coverage at each level (the first in order on ties)."""
+    if not rows:
+        return {}
+    names, coverages, gaps = [], [], []
+    for j in range(n_levels):
+        at_level = [row for row in rows if row.level == j]
+        worst = min(at_level, key=lambda row: row.coverage)
+        names.append(worst.stratum)
+        coverages.append(worst.coverage)
+        gaps.append(float(reference[j]) - worst.coverage)
+    return {
+        f"worst_{name}": names[0] if scalar else tuple(names),
+        f"worst_{name}_coverage": _frozen(coverages, scalar),
+        f"worst_{name}_gap": _frozen(gaps, scalar),
+    }
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SetReport:
+    """Coverage and size of a set of prediction sets (see :func:`evaluate_sets`).
+
+    The scalar attributes follow the shape rule of :func:`set_coverage`: floats for ``(n, K)``
+    sets, read-only arrays of shape ``(n_levels,)`` for ``(n, n_levels, K)``.
+
+    Attributes
+    ----------
+    n : int
+        Number of samples.
+    coverage, mean_size, empty_fraction, singleton_fraction : float or ndarray
+        Over all samples.
+    confidence_level : float, tuple of float or None
+        The nominal level(s) given to :func:`evaluate_sets`.
+    level_rows : tuple of SetRow
+        One row per level over all samples.
+    class_rows : tuple of SetRow
+        Class-conditional coverage: one row per (true class, level), classes in column order.
+    size_rows : tuple of SetRow
+        Size-stratified coverage: one row per (set size, level) for the sizes that occur.
+    group_rows : tuple of SetRow
+        One row per (group, level), groups in sorted label order; empty without ``groups``.
+    worst_class, worst_class_coverage, worst_class_gap
+        The class with the lowest coverage (per level), its coverage, and how far it falls
+        below the nominal level (below the overall coverage when no level is given); positive
+        means under-coverage.
+    worst_group, worst_group_coverage, worst_group_gap
+        The same for groups; ``None`` without ``groups``.
+    """
+
+    n: int
+    coverage: float | Floats
+    mean_size: float | Floats
+    empty_fraction: float | Floats
+    singleton_fraction: float | Floats
+    confidence_level: float | tuple[float, ...] | None
+    level_rows: tuple[SetRow, ...]
+    class_rows: tuple[SetRow, ...] = ()
+    size_rows: tuple[SetRow, ...] = ()
+    group_rows: tuple[SetRow, ...] = ()
+    worst_class: Any = None
+    worst_class_coverage: float | Floats | None = None
+    worst_class_gap: float | Floats | None = None
+    worst_group: Any = None
+    worst_group_coverage: float | Floats | None = None
+    worst_group_gap: float | Floats | None = None
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.n, self.confidence_level, self.rows)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SetReport):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    @property
+    def _several(self) -> bool:
+        return len(self.level_rows) > 1
+
+    @property
+    def rows(self) -> tuple[SetRow, ...]:
+        """All rows: over all samples, then by class, by set size and by group."""
+        return self.level_rows + self.class_rows + self.size_rows + self.group_rows
+
+    def __repr__(self) -> str:
+        parts = [
+            f"n={self.n}",
+            f"coverage={_short(self.coverage)}",
+            f"mean_size={_short(self.mean_size)}",
+        ]
+        if self.confidence_level is not None:
+            parts.append(f"confidence_level={_short(self.confidence_level)}")
+        if self.group_rows:
+            parts.append(f"n_groups={len({row.stratum for row in self.group_rows})}")
+        return f"SetReport({', '.join(parts)})"
+
+    def _title(self) -> str:
+        levels = len(self.level_rows)
+        classes = len({row.stratum for row in self.class_rows})
+        text = (
+            f"{self.n} sample{'s' if self.n > 1 else ''}, {levels} level{'s' if levels > 1 else ''}"
+            f", {classes} class{'es' if classes != 1 else ''}"
+        )
+        if self.group_rows:
+            groups = len({row.stratum for row in self.group_rows})
+            text += f", {groups} group{'s' if groups > 1 else ''}"
+        return text
+
+    def _worst_lines(self) -> list[str]:
+        reference = "nominal level" if self.confidence_level is not None else "overall coverage"
+        lines = []
+        for name in ("class", "group"):
+            label = getattr(self, f"worst_{name}")
+            if label is None:
+                continue
+            labels = label if self._several else (label,)
+            coverages = np.atleast_1d(np.asarray(getattr(self, f"worst_{name}_coverage")))
+            gaps = np.atleast_1d(np.asarray(getattr(self, f"worst_{name}_gap")))
+            for row, worst, cov, gap in zip(self.level_rows, labels, coverages, gaps, strict=True):
+                level = _set_cell(row, "confidence_level", self._several)
+                where = "" if level == "-" else f" at level {level}"
+                lines.append(
+                    f"worst {name}{where}: {worst} (coverage {cov:.3f}; gap to the {reference} "
+                    f"{gap:+.3f})"
+                )
+        return lines
+
+    def summary(self) -> str:
+        """The report as a plain-text table: one line per level, then by class, size and group.
+
+        Examples
+        --------
+        >>> from conformal.metrics import evaluate_sets
+        >>> report = evaluate_sets([0, 1], [[True, False], [True, False]], confidence_level=0.5)
+        >>> print(report.summary())
+        SetReport: 2 samples, 1 level, 2 classes
+        level  by     stratum  n  coverage  mean size  empty  singleton
+        0.5    all    (all)    2  0.500     1          0.000  1.000
+        0.5    class  0        1  1.000     1          0.000  1.000
+        0.5    class  1        1  0.000     1          0.000  1.000
+        0.5    size   1        2  0.500     1          0.000  1.000
+        worst class at level 0.5: 1 (coverage 0.000; gap to the nominal level +0.500)
+        """
+        header = [title for _, title in _SET_COLUMNS]
+        body = [
+            [_set_cell(row, key, self._several) for key, _ in _SET_COLUMNS] for row in self.rows
+        ]
+        widths = [max(len(line[j]) for line in [header, *body]) for j in range(len(header))]
+        lines = [f"SetReport: {self._title()}"]
+        for line in [header, *body]:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+        return "\n".join(lines + self._worst_lines())
+
+    def _repr_html_(self) -> str:
+        """An HTML table for notebooks."""
+        head = "".join(f"<th>{html.escape(title)}</th>" for _, title in _SET_COLUMNS)
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(_set_cell(row, key, self._several))}</td>"
+                for key, _ in _SET_COLUMNS
+            )
+            + "</tr>"
+            for row in self.rows
+        )
+        notes = "".join(f"<p>{html.escape(line)}</p>" for line in self._worst_lines())
+        return (
+            f"<div><p><b>SetReport</b>: {html.escape(self._title())}</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}</div>"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rows as a tidy pandas DataFrame, one row per (stratum, level).
+
+        Columns: ``by`` (``"all"``, ``"class"``, ``"size"``, ``"group"``), ``stratum``
+        (``None`` for the rows over all samples), ``level``, ``confidence_level`` (NaN when not
+        given), ``n``, ``coverage``, ``mean_size``, ``empty_fraction``, ``singleton_fraction``.
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed.
+
+        Examples
+        --------
+        >>> from conformal.metrics import evaluate_sets
+        >>> report = evaluate_sets([0, 1], [[True, False], [True, True]])
+        >>> report.to_frame()[["by", "stratum", "n", "coverage", "mean_size"]]
+              by stratum  n  coverage  mean_size
+        0    all    None  2       1.0        1.5
+        1  class       0  1       1.0        1.0
+        2  class       1  1       1.0        2.0
+        3   size       1  1       1.0        1.0
+        4   size       2  1       1.0        2.0
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_frame() needs pandas: pip install pandas") from None
+        records = [
+            {
+                **row._asdict(),
+                "confidence_level": (
+                    math.nan if row.confidence_level is None else row.confidence_level
+                ),
+            }
+            for row in self.rows
+        ]
+        frame = pd.DataFrame.from_records(records, columns=list(SetRow._fields))
+        frame["stratum"] = pd.Series([row.stratum for row in self.rows], dtype=object)
+        return frame
+
+
+def evaluate_sets(
+    y: ArrayLike,
+    sets: ArrayLike,
+    classes: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
+    confidence_level: float | Sequence[float] | None = None,
+) -> SetReport:
+    """Everything to judge a set of prediction sets, in one report.
+
+    Coverage, mean set size and the fractions of empty and singleton sets over all samples,
+    within each true class (class-conditional coverage), within each set size (size-stratified
+    coverage) and within each group.
+
+    Parameters
+    ----------
+    y : array-like of shape (n,)
+        True labels: column indices of ``sets`` when ``classes`` is ``None``, else labels.
+    sets : array-like of bool of shape (n, n_classes) or (n, n_levels, n_classes)
+        As ``predict_set`` returns them.
+    classes : array-like of shape (n_classes,), default=None
+        The label of each column (``model.classes_``).
+    groups : array-like of shape (n,), default=None
+        One label per sample: adds one row per (group, level) and the worst group.
+    confidence_level : float or sequence of float, default=None
+        The nominal level(s) (a float for ``(n, K)`` sets, a sequence of ``n_levels`` for
+        ``(n, n_levels, K)``): shown in the table, and the worst class's and group's gaps are
+        measured against it.
+
+    Returns
+    -------
+    report : SetReport
+        Immutable; ``summary()`` gives a text table, ``to_frame()`` a pandas DataFrame, and in a
+        notebook the report displays as an HTML table.
+
+    Examples
+    --------
+    >>> from conformal.metrics import evaluate_sets
+    >>> y = ["cat", "dog", "dog", "fox"]
+    >>> sets = [[True, False, False], [True, True, False], [False, False, True],
+    ...         [False, False, False]]
+    >>> report = evaluate_sets(y, sets, classes=["cat", "dog", "fox"], confidence_level=0.5)
+    >>> report
+    SetReport(n=4, coverage=0.5, mean_size=1, confidence_level=0.5)
+    >>> report.empty_fraction, report.singleton_fraction, report.worst_class
+    (0.25, 0.5, 'fox')
+    """
+    columns, values = _set_pair(y, sets, classes)
+    scalar = values.ndim == 2
+    cube = _set_cube(values)
+    n_levels = cube.shape[1]
+    levels = None
+    if confidence_level is not None:
+        levels = _levels_for(
+            values.shape[:2] if scalar else values.shape, confidence_level, "confidence_level"
+        )
+    covered, sizes = _set_covered(columns, cube), cube.sum(axis=-1)
+    level_rows = _set_rows("all", None, covered, sizes, levels)
+    names = list(range(values.shape[-1])) if classes is None else list(np.asarray(classes))
+    class_rows: list[SetRow] = []
+    for k in np.unique(columns):
+        member = columns == k
+        class_rows += _set_rows("class", _plain(names[k]), covered[member], sizes[member], levels)
+    size_rows: list[SetRow] = []
+    for j in range(n_levels):
+        for s in np.unique(sizes[:, j]):
+            member = sizes[:, j] == s
+            size_rows += _set_rows("size", int(s), covered[member], sizes[member], levels, only=j)
+    group_rows: list[SetRow] = []
+    if groups is not None:
+        labels, codes = _as_groups(groups, columns.shape[0])
+        for g, label in enumerate(labels):
+            member = codes == g
+            group_rows += _set_rows("group", label, covered[member], sizes[member], levels)
+    reference = (
+        np.array(levels) if levels is not None else np.array([r.coverage for r in level_rows])
+    )
+
+    def column(key: str) -> float | Floats:
+        return _frozen([getattr(row, key) for row in level_rows], scalar)
+
+    return SetReport(
+        n=int(columns.shape[0]),
+        coverage=column("coverage"),
+        mean_size=column("mean_size"),
+        empty_fraction=column("empty_fraction"),
+        singleton_fraction=column("singleton_fraction"),
+        confidence_level=None if levels is None else (levels[0] if scalar else tuple(levels)),
+        level_rows=tuple(level_rows),
+        class_rows=tuple(class_rows),
+        size_rows=tuple(size_rows),
+        group_rows=tuple(group_rows),
+        **_worst(class_rows, n_levels, reference, scalar, "class"),
+        **_worst(group_rows, n_levels, reference, scalar, "group"),
+    )
+
+
+def expected_calibration_error(
+    y_true: ArrayLike,
+    y_proba: ArrayLike,
+    *,
+    classes: ArrayLike | None = None,
+    n_bins: int = 15,
+) -> float:
+    """Top-label expected calibration error with equal-width confidence bins.
+
+    Each sample's confidence is its largest predicted probability and its prediction the class
+    of that column (the first on ties). The confidences are put in ``n_bins`` bins of equal
+    width, ``((b - 1) / n_bins, b / n_bins]`` (the edges of
+    :func:`sklearn.calibration.calibration_curve`), and the error is the sample-weighted mean, over
+    bins, of ``|accuracy - mean confidence|`` (Naeini, Cooper and Hauskrecht 2015; Guo et al.
+    2017). 0 is perfect calibration; the value depends on ``n_bins``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, one column per class.
+    classes : array-like of shape (n_classes,), default=None
+        The class of each column (an estimator's ``classes_``). ``None`` means the sorted
+        distinct labels of ``y_true``, which must then have ``n_classes`` of them.
+    n_bins : int, default=15
+        Number of confidence bins.
+
+    Returns
+    -------
+    ece : float
+        In ``[0, 1]``.
+
+    Examples
+    --------
+    >>> from conformal.metrics import expected_calibration_error
+    >>> y = [0, 1, 1, 0]
+    >>> proba = [[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.3, 0.7]]
+    >>> round(expected_calibration_error(y, proba, n_bins=5), 3)
+    0.25
+    """
+    labels = column_or_1d(y_true)
+    proba = np.asarray(y_proba, dtype=np.float64)
+    if proba.ndim != 2 or proba.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"y_proba must have shape (n_samples, n_classes) = ({labels.shape[0]}, n_classes); "
+            f"got {proba.shape}. For a binary problem pass both columns of predict_proba."
+        )
+    if not isinstance(n_bins, Integral) or isinstance(n_bins, bool) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}.")
+    columns: Any = np.unique(labels) if classes is None else np.asarray(classes)
+    if columns.shape[0] != proba.shape[1]:
+        raise ValueError(
+            f"y_proba has {proba.shape[1]} columns but there are {columns.shape[0]} classes "
+            f"{columns.tolist()!r}; pass classes= (e.g. the estimator's classes_) to say which "
+            "class each column is."
+        )
+    unknown = np.setdiff1d(labels, columns)
+    if unknown.shape[0]:
+        raise ValueError(
+            f"y_true has label(s) {unknown.tolist()[:5]!r} that are not among the classes "
+            f"{columns.tolist()!r} of the columns of y_proba."
+        )
+    if labels.shape[0] == 0:
+        raise ValueError("expected_calibration_error needs at least one sample; got 0.")
+    confidence = proba.max(axis=1)
+    correct = columns[np.argmax(proba, axis=1)] == labels
+    # Right-closed bins on np.linspace edges, as sklearn.calibration.calibration_curve.
+    bins = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], confidence)
+    count = np.bincount(bins, minlength=n_bins)
+    gap = np.abs(
+        np.bincount(bins, weights=correct, minlength=n_bins)
+        - np.bincount(bins, weights=confidence, minlength=n_bins)
+    )
+    return float(gap.sum() / labels.shape[0]) if count.any() else 0.0

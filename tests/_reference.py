@@ -64,3 +64,40 @@ def fill_intervals(lo, hi, q_lo, q_hi, scale):
     lower = np.asarray(lo)[:, np.newaxis] - q_lo * scale
     upper = np.asarray(hi)[:, np.newaxis] + q_hi * scale
     return np.stack(np.broadcast_arrays(lower, upper), axis=-1)
+
+
+def venn_abers_pair(calibration_scores, calibration_labels, test_scores):
+    """Venn-ABERS ``(p0, p1)`` by definition: for every test score and each label ``l`` in
+    {0, 1}, refit scikit-learn's IsotonicRegression on the calibration points plus ``(s, l)`` and
+    evaluate it at ``s`` (tied scores are pooled, as IsotonicRegression does)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    scores = np.asarray(calibration_scores, dtype=np.float64)
+    labels = np.asarray(calibration_labels, dtype=np.float64)
+    tests = np.asarray(test_scores, dtype=np.float64)
+    pair = np.empty((2, tests.shape[0]))
+    for t, s in enumerate(tests):
+        for label in (0, 1):
+            model = IsotonicRegression(out_of_bounds="clip")
+            model.fit(np.append(scores, s), np.append(labels, label))
+            pair[label, t] = model.predict([s])[0]
+    return pair[0], pair[1]
+
+
+def venn_abers_upper(counts, positives):
+    """The Venn-ABERS kernel's answer by definition: for each distinct score ``j``, refit
+    IsotonicRegression on the group means with the test point (label 1) added to group ``j``,
+    weighted by the group sizes, and read the fit at ``j``."""
+    from sklearn.isotonic import IsotonicRegression
+
+    counts = np.asarray(counts, dtype=np.float64)
+    positives = np.asarray(positives, dtype=np.float64)
+    k = counts.shape[0]
+    out = np.empty(k)
+    for j in range(k):
+        weights, ones = counts.copy(), positives.copy()
+        weights[j] += 1
+        ones[j] += 1
+        model = IsotonicRegression().fit(np.arange(k), ones / weights, sample_weight=weights)
+        out[j] = model.predict([j])[0]
+    return out

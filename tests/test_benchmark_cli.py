@@ -2,6 +2,7 @@
 
 import csv
 import math
+import re
 import subprocess
 import sys
 
@@ -135,7 +136,7 @@ def test_registry_defaults_and_extension():
     assert {"split-signed", "cqr-asymmetric"} <= set(list_methods())
     with pytest.raises(ValueError, match="already registered; pass replace=True"):
         register_method("cqr", lambda random_state: None)
-    with pytest.raises(ValueError, match=r"Unknown task 'vision'\. Valid tasks are \['regression"):
+    with pytest.raises(ValueError, match=r"Unknown task 'vision'\. Valid tasks are \['classif"):
         register_method("x", lambda random_state: None, task="vision")
 
 
@@ -185,3 +186,34 @@ def test_module_help_runs():
         [sys.executable, "-m", "conformal", "--help"], capture_output=True, text=True, check=True
     )
     assert "benchmark" in result.stdout
+
+
+def test_classification_methods_run_on_classification_datasets_only():
+    rows = run_benchmark(
+        ["yeast", "yacht"], ["split-lac", "split-absolute"], seeds=1, progress=False
+    )
+    assert [(r["dataset"], r["method"]) for r in rows] == [
+        ("yeast", "split-lac"),
+        ("yacht", "split-absolute"),
+    ]
+    sets_row = rows[0]
+    assert 0.8 <= sets_row["coverage"] <= 1.0
+    assert 1.0 <= sets_row["mean_set_size"] <= 9.0
+    assert 0.0 <= sets_row["worst_class_coverage"] <= sets_row["coverage"]
+    assert 0.0 <= sets_row["class_coverage_gap"] <= 0.9
+    assert "mean_width" not in sets_row and "mean_width" in rows[1]
+    (summary,) = [s for s in summarize(rows) if s["method"] == "split-lac"]
+    assert "mean_set_size_mean" in summary and "mean_width_mean" not in summary
+
+
+def test_cli_classification_keyword_and_tables(tmp_path):
+    code = main(
+        ["benchmark", "--datasets", "yeast", "--methods", "classification", "--seeds", "1",
+         "--out", str(tmp_path), "--no-progress"]
+    )  # fmt: skip
+    assert code == 0
+    text = (tmp_path / "summary.md").read_text()
+    table = text.split("## Methods")[0]
+    for name in ("split-lac", "split-aps", "split-raps", "split-top-k", "cross-lac"):
+        assert re.search(rf"\| yeast +\| {name} +\|", table), name
+    assert "class_coverage_gap" in text and "mean_width" not in text.split("## Methods")[0]

@@ -1,14 +1,18 @@
 """scikit-learn's own estimator checks over every public estimator."""
 
 from sklearn.linear_model import QuantileRegressor
+from sklearn.naive_bayes import GaussianNB
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from conformal import (
     ConformalizedQuantileRegressor,
+    CrossConformalClassifier,
     CrossConformalizedQuantileRegressor,
     CrossConformalRegressor,
     JackknifeAfterBootstrapRegressor,
+    SplitConformalClassifier,
     SplitConformalRegressor,
+    VennAbersClassifier,
 )
 
 ESTIMATORS = [
@@ -24,6 +28,14 @@ ESTIMATORS = [
         cv=3,
         random_state=0,
     ),
+    SplitConformalClassifier(random_state=0),
+    SplitConformalClassifier(
+        conformity_score="raps", class_conditional=True, allow_empty=False, random_state=0
+    ),
+    CrossConformalClassifier(random_state=0),
+    CrossConformalClassifier(conformity_score="aps", method="mean", cv=3, random_state=0),
+    VennAbersClassifier(random_state=0),  # inductive, LogisticRegression's predict_proba
+    VennAbersClassifier(GaussianNB(), method="cross", cv=3, random_state=0),
 ]
 
 

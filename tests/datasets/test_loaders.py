@@ -39,3 +39,84 @@ def test_unknown_name_lists_valid_names():
         ValueError, match=r"Unknown dataset 'boston'. Valid names are \['bike_hourly'"
     ):
         load_dataset("boston")
+
+
+# ---------------------------------------------------------------------------------------------
+# Classification datasets
+
+# name -> (features, {label: count}), counted from the bundled files (PMLB copies of UCI data).
+CLASSIFICATION = {
+    "pendigits": (
+        16,
+        {0: 1143, 1: 1143, 2: 1144, 3: 1055, 4: 1144, 5: 1055, 6: 1056, 7: 1142, 8: 1055, 9: 1055},
+    ),
+    "satimage": (36, {1: 1533, 2: 703, 3: 1358, 4: 626, 5: 707, 7: 1508}),
+    "segmentation": (19, dict.fromkeys(range(7), 330)),
+    "yeast": (8, {0: 244, 1: 429, 2: 463, 3: 44, 4: 35, 5: 51, 6: 163, 7: 30, 8: 20}),
+}
+
+
+def test_list_datasets_filters_by_task_and_keeps_the_regression_default():
+    classification = list_datasets(task="classification")
+    regression = list_datasets(task="regression")
+    assert classification == sorted(CLASSIFICATION)
+    assert list_datasets() == regression and len(regression) == 11  # existing callers unchanged
+    assert not set(classification) & set(regression)
+    assert list_datasets(task=None) == sorted(regression + classification)
+
+
+def test_unknown_task_lists_valid_tasks():
+    with pytest.raises(
+        ValueError,
+        match=r"Unknown task 'clustering'. Valid tasks are \['regression', 'classification'\], "
+        r"or None for all datasets.",
+    ):
+        list_datasets(task="clustering")
+
+
+@pytest.mark.parametrize("name", sorted(CLASSIFICATION))
+def test_classification_dataset_shapes_labels_and_manifest(name):
+    n_features, counts = CLASSIFICATION[name]
+    X, y = load_dataset(name)
+    info = describe_dataset(name)
+    assert X.shape == (int(info["rows"]), n_features) == (sum(counts.values()), n_features)
+    assert int(info["columns"]) == n_features + 1  # the file's columns include the target
+    assert X.dtype == np.float64 and not np.isnan(X).any()
+    assert y.dtype == np.int64  # labels kept as the file stores them, not re-encoded
+    labels, n = np.unique(y, return_counts=True)
+    assert dict(zip(labels.tolist(), n.tolist(), strict=True)) == counts
+    assert info["task"] == "classification" and int(info["n_classes"]) == len(counts)
+    assert info["target"] == "target" and "PMLB" in info["licence"]
+    assert "UCI" in info["source"]
+
+
+def test_regression_datasets_describe_their_task():
+    info = describe_dataset("concrete")
+    assert info["task"] == "regression" and info["n_classes"] == ""
+    assert info["rows"] == "1030" and info["licence"] == "CC BY 4.0 (UCI)"
+
+
+def test_classification_as_frame_keeps_column_names_and_labels():
+    X, y = load_dataset("segmentation", as_frame=True)
+    X_np, y_np = load_dataset("segmentation")
+    assert X.shape == (2310, 19) and y.shape == (2310,)
+    assert "region-centroid-col" in X.columns and "hue-mean" in X.columns
+    assert y.name == "target" and y.dtype == np.int64
+    np.testing.assert_array_equal(X.to_numpy(), X_np)
+    np.testing.assert_array_equal(y.to_numpy(), y_np)
+
+
+def test_string_labels_stay_strings():
+    from conformal.datasets import _labels
+
+    assert _labels(["3", "1", "3"]).tolist() == [3, 1, 3]
+    labels = _labels(["CYT", "NUC", "CYT"])
+    assert labels.dtype == object and labels.tolist() == ["CYT", "NUC", "CYT"]
+
+
+def test_classification_files_ship_as_package_data():
+    from importlib import resources
+
+    data = resources.files("conformal.datasets").joinpath("data")
+    for name in CLASSIFICATION:
+        assert data.joinpath(f"{name}.csv.gz").is_file()

@@ -1,0 +1,457 @@
+"""Split (inductive) conformal classification: prediction sets and p-values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import clone
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import (
+    check_levels,
+    check_same_rows,
+    check_sample_count,
+    is_frozen,
+    split_indices,
+    take,
+)
+from ..calibration import Level, _plain
+from ..exceptions import warn_conformal
+from ..scores import ClassificationScore, get_classification_score
+from ._base import (
+    CALIBRATION_U,
+    SMOOTHING_U,
+    SPLIT,
+    TEST_U,
+    TUNE_SPLIT,
+    TUNE_U,
+    BaseConformalClassifier,
+    check_labels,
+    encode,
+)
+from ._calibration import Partition
+
+Floats = NDArray[np.float64]
+
+
+def _names(labels: list[Any]) -> str:
+    shown = ", ".join(repr(_plain(v)) for v in labels[:5])
+    return shown + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+
+
+class SplitConformalClassifier(BaseConformalClassifier):
+    """Split conformal prediction sets (and p-values) around any probabilistic classifier.
+
+    The data given to :meth:`fit` is split into a training part, on which a clone of
+    ``estimator`` is fitted, and a calibration part, whose conformity scores set the threshold.
+    For exchangeable data the set holds the true class with probability at least
+    ``confidence_level`` and, when the scores have no ties (e.g. randomized APS, or continuous
+    probabilities), at most ``confidence_level + 1 / (n_calibration + 1)`` (Vovk et al. 2005;
+    Angelopoulos and Bates 2023).
+
+    Parameters
+    ----------
+    estimator : classifier with ``predict_proba``, default=None
+        The model. ``None`` means ``LogisticRegression()`` (probabilities that are often
+        reasonably calibrated; scale the features, e.g. in a ``Pipeline``, for it to converge).
+        A model that is already fitted is passed as ``sklearn.frozen.FrozenEstimator(model)``;
+        then all the data given to ``fit`` is calibration data and the model's ``classes_`` are
+        the classes.
+    confidence_level : float or sequence of float, default=0.9
+        Target coverage; can be overridden in :meth:`predict_set`.
+    conformity_score : {"lac", "aps", "raps", "top_k"} or ClassificationScore, default="lac"
+        ``"lac"``: ``1 - p_y`` (smallest sets, may be empty); ``"aps"``: randomized adaptive
+        sets; ``"raps"``: APS with a rank penalty whose ``k_reg`` and ``lam`` are tuned on a
+        slice of the calibration data (30%, at the largest ``confidence_level`` given here);
+        ``"top_k"``: the same number of classes for every ``x``.
+        Pass a score object (:mod:`conformal.scores`) for other options, e.g.
+        ``APSScore(randomized=False)`` or ``RAPSScore(k_reg=2, lam=0.01)``.
+    class_conditional : bool, default=False
+        Mondrian calibration by label: the threshold of class ``c`` is set by the calibration
+        points of class ``c`` only, so that coverage holds within every class,
+        ``P(Y in C(X) | Y = c) >= confidence_level`` (Vovk et al. 2005, label-conditional
+        conformal prediction), not only on average over classes. A class with too few
+        calibration points gets an infinite threshold (it is in every set) and a
+        :class:`~conformal.ConformalWarning`.
+    groups : callable, default=None
+        ``groups(X)`` returns one label per row: Mondrian calibration by group, coverage holds
+        within each group (with ``class_conditional=True``, within each (group, class) pair). A
+        group with too few calibration points gets full sets and a warning.
+    allow_empty : bool, default=True
+        ``False`` adds the most probable class to every empty set. This can only add classes,
+        so coverage stays at least ``confidence_level`` (the upper bound no longer holds);
+        LAC and randomized APS sets can be empty, meaning "no class is plausible enough".
+    calibration_size : float or int, default=0.3
+        Fraction (or number) of the samples held out for calibration. Ignored with a frozen
+        estimator.
+    random_state : int, Generator, RandomState or None, default=None
+        Controls the training/calibration split and every random draw: the uniform ``u`` of
+        randomized scores (one per calibration point, and one per test row: the ``i``-th row of
+        ``X`` gets the ``i``-th draw of a stream fixed at fit, so the same ``X`` gives the same
+        sets), the RAPS tuning slice and smoothed p-values. The generator you pass is not
+        advanced.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted model.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels; the columns of :meth:`predict_set`, :meth:`predict_proba` and
+        :meth:`predict_pvalues`.
+    score_ : ClassificationScore
+        The score object (with tuned ``k_reg_`` and ``lam_`` for RAPS).
+    conformity_scores_ : ndarray of shape (n_calibration,)
+        Calibration scores.
+    calibration_labels_ : ndarray of shape (n_calibration,)
+        Labels of the calibration points.
+    calibration_groups_ : ndarray of shape (n_calibration,) or None
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` has string column names.
+
+    Notes
+    -----
+    Sets are ``{y : s(x, y) <= q}`` with ``q`` the ``ceil((1 - a)(n + 1))``-th smallest
+    calibration score (:func:`~conformal.conformal_quantile`), infinite when ``n`` is too small
+    (then every class is in the set). They equal ``{y : p(y) > 1 - confidence_level}`` with the
+    non-smoothed p-values of :meth:`predict_pvalues`. Classes are ranked by decreasing
+    probability, ties by column (see :mod:`conformal.scores`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_classification
+    >>> from conformal import SplitConformalClassifier
+    >>> X, y = make_classification(
+    ...     600, n_classes=3, n_informative=4, class_sep=2.0, random_state=0
+    ... )
+    >>> model = SplitConformalClassifier(confidence_level=0.9, random_state=0).fit(X, y)
+    >>> model.classes_
+    array([0, 1, 2])
+    >>> model.predict_set(X[:3])          # one row per sample, one column per class
+    array([[False, False,  True],
+           [ True, False, False],
+           [False, False,  True]])
+    >>> model.predict(X[:3]), y[:3]
+    (array([2, 0, 2]), array([2, 0, 2]))
+    >>> model.predict_set(X[:3], confidence_level=[0.5, 0.9]).shape
+    (3, 2, 3)
+    >>> model.predict_pvalues(X[:1]).round(3)   # the set at 0.9 holds the classes with p > 0.1
+    array([[0.011, 0.028, 0.47 ]])
+    """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **BaseConformalClassifier._parameter_constraints,
+        "class_conditional": ["boolean"],
+        "groups": [callable, None],
+        "allow_empty": ["boolean"],
+        "calibration_size": [
+            Interval(Real, 0.0, 1.0, closed="neither"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+    }
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        confidence_level: float | list[float] = 0.9,
+        conformity_score: str | ClassificationScore = "lac",
+        class_conditional: bool = False,
+        groups: Callable[[Any], ArrayLike] | None = None,
+        allow_empty: bool = True,
+        calibration_size: float = 0.3,
+        random_state: Any = None,
+    ) -> None:
+        self.estimator = estimator
+        self.confidence_level = confidence_level
+        self.conformity_score = conformity_score
+        self.class_conditional = class_conditional
+        self.groups = groups
+        self.allow_empty = allow_empty
+        self.calibration_size = calibration_size
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------------ fit
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> SplitConformalClassifier:
+        """Fit the model on the training part and score the calibration part.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Passed to the wrapped estimator as given (DataFrames keep their columns).
+        y : array-like of shape (n_samples,)
+            Class labels (ints, strings, bools; no missing values).
+
+        Returns
+        -------
+        self : SplitConformalClassifier
+        """
+        self._validate_params()
+        self.n_features_in_: int
+        X = self._check_features(X, reset=True)
+        labels = check_labels(y)
+        n = labels.shape[0]
+        check_same_rows(X, n)
+        owner = type(self).__name__
+        levels, _ = check_levels(self.confidence_level, owner)
+        score = get_classification_score(self.conformity_score, param="conformity_score")
+        estimator = self.estimator if self.estimator is not None else self._default_estimator()
+        self._seed_streams()
+        if is_frozen(estimator):
+            self.estimator_ = estimator
+            self.classes_ = np.asarray(estimator.classes_)
+            calibration = np.arange(n)
+        else:
+            check_sample_count(n, owner)
+            self.classes_ = np.unique(labels)
+            seed = int(self._rng(SPLIT).integers(2**31 - 1))
+            train, calibration = split_indices(n, self.calibration_size, seed)
+            self.estimator_ = clone(estimator).fit(take(X, train), labels[train])
+        codes = encode(labels, self.classes_, "the prefit estimator")
+        X_cal = take(X, calibration)
+        proba = self._proba(X_cal)
+        codes = codes[calibration]
+        if score.needs_tuning:
+            keep, tune = self._tuning_split(score, calibration.shape[0])
+            u_tune = self._uniform(TUNE_U, tune.shape[0]) if score.randomized else None
+            tuning_level = max(levels, key=float)
+            score = score.tune(proba[tune], codes[tune], tuning_level, u_tune)  # type: ignore[attr-defined]
+            proba, codes, calibration = proba[keep], codes[keep], calibration[keep]
+            X_cal = take(X, calibration)
+        u = self._uniform(CALIBRATION_U, codes.shape[0]) if score.randomized else None
+        self.score_ = score
+        self.conformity_scores_ = score.score(proba, codes, u)
+        self._calibration_codes = codes
+        self.calibration_labels_ = self.classes_[codes]
+        self.calibration_groups_ = (
+            None if self.groups is None else np.asarray(self.groups(X_cal)).ravel()
+        )
+        if self.calibration_groups_ is not None:
+            if self.calibration_groups_.shape[0] != codes.shape[0]:
+                raise ValueError(
+                    f"groups(X) returned {self.calibration_groups_.shape[0]} labels for "
+                    f"{codes.shape[0]} rows; it must return one group label per row."
+                )
+        self._build_partition()
+        self._warn_missing_classes()
+        return self
+
+    def _tuning_split(
+        self, score: ClassificationScore, n: int
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """Calibration rows kept for calibration, and those set aside to tune the score."""
+        if n < 2:
+            raise ValueError(
+                f"{score!r} is tuned on a slice of the calibration data and calibrated on the "
+                f"rest, which needs at least 2 calibration points; got {n}. Give more data, or "
+                "pass k_reg and lam to RAPSScore."
+            )
+        size = min(max(round(score.tune_size * n), 1), n - 1)  # type: ignore[attr-defined]
+        order = self._rng(TUNE_SPLIT).permutation(n)
+        return np.sort(order[size:]), np.sort(order[:size])
+
+    def _warn_missing_classes(self) -> None:
+        seen = np.bincount(self._calibration_codes, minlength=self.classes_.shape[0])
+        missing = self.classes_[seen == 0].tolist()
+        if not missing:
+            return
+        if self.class_conditional:
+            consequence = (
+                "with class_conditional=True they have infinite thresholds and are in every "
+                "prediction set"
+            )
+        else:
+            consequence = (
+                "the sets are calibrated on the other classes' points, and say nothing about "
+                "coverage within these classes"
+            )
+        warn_conformal(
+            f"class(es) {_names(missing)} have no calibration points; {consequence} (calibrate "
+            "on data that covers every class)"
+        )
+
+    # ------------------------------------------------------------------------ cells
+
+    def _build_partition(self) -> None:
+        """Sort the calibration scores once within each Mondrian cell."""
+        n_classes = self.classes_.shape[0]
+        codes = self._calibration_codes
+        cells: NDArray[np.intp] | None = None
+        n_cells = 1
+        self._known_groups: NDArray | None = None
+        if self.calibration_groups_ is not None:
+            try:
+                known, group_codes = np.unique(self.calibration_groups_, return_inverse=True)
+            except TypeError:
+                raise ValueError(
+                    "groups(X) returned labels that cannot be sorted (mixed types); return "
+                    "labels of one type."
+                ) from None
+            self._known_groups = known
+            cells = group_codes.reshape(-1).astype(np.intp)
+            n_cells = known.shape[0]
+        if self.class_conditional:
+            cells = codes if cells is None else cells * n_classes + codes
+            n_cells *= n_classes
+        describe = None if cells is None else self._describe
+        self._partition = Partition(self.conformity_scores_, cells, n_cells, describe)
+
+    def _cell_name(self, cell: int) -> str:
+        n_classes = self.classes_.shape[0]
+        if self._known_groups is None:
+            return f"class {_plain(self.classes_[cell])!r}"
+        if not self.class_conditional:
+            return f"group {_plain(self._known_groups[cell])!r}"
+        group, label = divmod(cell, n_classes)
+        return (
+            f"(group {_plain(self._known_groups[group])!r}, class {_plain(self.classes_[label])!r})"
+        )
+
+    def _describe(self, short: list[tuple[int, int]], level: Level, needed: int) -> str:
+        shown = ", ".join(f"{self._cell_name(c)} has {k}" for c, k in short[:5])
+        more = f" (and {len(short) - 5} more)" if len(short) > 5 else ""
+        if self.class_conditional:
+            consequence = "these classes are in every prediction set"
+            if self._known_groups is not None:
+                consequence += " of their group"
+        else:
+            consequence = "their prediction sets are full"
+        if self._known_groups is None:
+            unit = "class"
+        else:
+            unit = "(group, class) pair" if self.class_conditional else "group"
+        return (
+            f"too few calibration points: {shown}{more}; confidence_level={float(level):g} "
+            f"needs at least {needed} per {unit} (or returns infinite thresholds): "
+            f"{consequence} (add calibration data or lower the level)"
+        )
+
+    def _test_cells(self, X: Any, n: int) -> tuple[NDArray[np.intp] | None, NDArray | None]:
+        """Cell of each test row and class, ``(n or 1, K)`` (``-1``: a group never calibrated),
+        or ``None`` for marginal calibration; and the mask of cells used."""
+        n_classes = self.classes_.shape[0]
+        if self._known_groups is None and not self.class_conditional:
+            return None, None
+        if self._known_groups is None:  # by class only: the same cells for every row
+            return np.arange(n_classes, dtype=np.intp)[np.newaxis, :], None
+        cells = np.zeros((n, 1), dtype=np.intp)
+        if self._known_groups is not None:
+            labels = np.asarray(self.groups(X)).ravel()  # type: ignore[misc]
+            if labels.shape[0] != n:
+                raise ValueError(
+                    f"groups(X) returned {labels.shape[0]} labels for {n} rows; it must return "
+                    "one group label per row."
+                )
+            known = self._known_groups
+            position = np.minimum(np.searchsorted(known, labels), known.shape[0] - 1)
+            seen = known[position] == labels
+            if not seen.all():
+                unseen = np.unique(labels[~seen]).tolist()
+                warn_conformal(
+                    f"test group(s) {_names(unseen)} have no calibration points; their "
+                    "prediction sets are full (calibrate on data that covers every group)"
+                )
+            cells = np.where(seen, position, -1).astype(np.intp)[:, np.newaxis]
+        if self.class_conditional:
+            classes = np.arange(n_classes, dtype=np.intp)[np.newaxis, :]
+            cells = np.where(cells >= 0, cells * n_classes + classes, -1)
+        cells = np.broadcast_to(cells, (n, n_classes))
+        used = np.zeros(self._partition.n_cells, dtype=bool)
+        used[cells[cells >= 0]] = True
+        return cells, used
+
+    # ------------------------------------------------------------------------ predict
+
+    def _proba(self, X: Any) -> Floats:
+        return self._aligned_proba(self.estimator_, X)
+
+    def predict(self, X: ArrayLike) -> NDArray:
+        """Labels predicted by the wrapped model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = self._check_features(X, reset=False)
+        return np.asarray(self.estimator_.predict(X))
+
+    def _test_scores(self, X: Any) -> tuple[Floats, Floats, Floats | None]:
+        proba = self._proba(X)
+        u = self._uniform(TEST_U, proba.shape[0]) if self.score_.randomized else None
+        return proba, self.score_.score_all(proba, u), u
+
+    def predict_set(
+        self, X: ArrayLike, confidence_level: float | list[float] | None = None
+    ) -> NDArray[np.bool_]:
+        """Prediction sets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        confidence_level : float or sequence of float, default=None
+            Overrides the level set at construction.
+
+        Returns
+        -------
+        sets : ndarray of bool of shape (n_samples, n_classes) or (n_samples, n_levels, n_classes)
+            ``sets[i, ..., k]`` is ``True`` when ``classes_[k]`` is in the set of row ``i``; a
+            sequence of levels adds the middle axis. Full sets (with a
+            :class:`~conformal.ConformalWarning`) when the calibration set is too small.
+        """
+        check_is_fitted(self)
+        X = self._check_features(X, reset=False)
+        levels, scalar = self._levels(confidence_level)
+        proba, _, u = self._test_scores(X)
+        n = proba.shape[0]
+        cells, used = self._test_cells(X, n)
+        table = self._partition.thresholds(levels, used)  # (n_cells, L)
+        if cells is None:
+            threshold: Floats = table[0]
+        else:
+            table = np.vstack([table, np.full((1, len(levels)), np.inf)])  # row -1: unseen group
+            threshold = np.transpose(table[cells], (0, 2, 1))  # (n or 1, L, K)
+        sets = self.score_.predict_set(proba, threshold, u)
+        if not self.allow_empty:
+            sets = self._fill_empty(sets, proba)
+        return self._shape(sets, scalar)
+
+    def predict_pvalues(self, X: ArrayLike, *, smoothed: bool = False) -> Floats:
+        """Conformal p-values of every class.
+
+        ``p(y) = (#{i : s_i >= s(x, y)} + 1) / (n + 1)`` over the ``n`` calibration scores of
+        the test point's cell (all of them; those of class ``y`` with ``class_conditional``;
+        those of its group with ``groups``). Smoothed:
+        ``(#{s_i > s(x, y)} + U (#{s_i = s(x, y)} + 1)) / (n + 1)`` with ``U`` uniform, one draw
+        per (row, class). Under exchangeability ``P(p(Y) <= t) <= t`` (exactly ``t`` smoothed),
+        and ``predict_set`` at level ``1 - a`` is ``{y : p(y) > a}`` (non-smoothed).
+        Computed by binary search in the scores sorted once, without a test x calibration
+        matrix.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        smoothed : bool, default=False
+            Break ties with a uniform draw (p-values exactly uniform for the true class).
+
+        Returns
+        -------
+        pvalues : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = self._check_features(X, reset=False)
+        _, scores, _ = self._test_scores(X)
+        cells, _ = self._test_cells(X, scores.shape[0])
+        u = self._uniform(SMOOTHING_U, scores.shape) if smoothed else None
+        return self._partition.pvalues(scores, cells, u)
