@@ -85,6 +85,16 @@ def is_frozen(estimator: Any) -> bool:
     return isinstance(estimator, FrozenEstimator)
 
 
+def check_refittable(estimator: Any, owner: str, refits: str, instead: str) -> None:
+    """A ValueError if ``estimator`` is frozen: ``owner`` must refit it (``refits`` says on what)
+    and ``instead`` names the estimator that takes an already fitted model."""
+    if is_frozen(estimator):
+        raise ValueError(
+            f"{owner} refits {refits}, which a FrozenEstimator cannot do; for a model that is "
+            f"already fitted use {instead}."
+        )
+
+
 def split_indices(
     n: int, calibration_size: float | int, random_state: Any
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:

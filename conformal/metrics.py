@@ -32,7 +32,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -776,8 +776,90 @@ def _frozen(values: list[float], scalar: bool) -> float | Floats:
     return array
 
 
+class _TableReport:
+    """What the report classes share: equality on their rows, the plain-text table, the HTML
+    table and the "worst stratum" lines. A subclass names its columns (``_columns``: (row key,
+    title) pairs), how a cell is written (``_format``), its ``rows`` and ``_title``, and which
+    strata have a worst one (``_worst_kinds``: for each ``name``, attributes ``worst_{name}``,
+    ``worst_{name}_coverage`` and ``worst_{name}_gap``)."""
+
+    _columns: ClassVar[tuple[tuple[str, str], ...]]
+    _worst_kinds: ClassVar[tuple[str, ...]]
+    n: int
+    confidence_level: float | tuple[float, ...] | None
+    level_rows: tuple[Any, ...]
+
+    @property
+    def rows(self) -> tuple[Any, ...]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _format(self, row: Any, key: str) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _title(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.n, self.confidence_level, self.rows)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _TableReport) or type(other) is not type(self):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    @property
+    def _several(self) -> bool:
+        return len(self.level_rows) > 1
+
+    def _worst_lines(self) -> list[str]:
+        reference = "nominal level" if self.confidence_level is not None else "overall coverage"
+        lines = []
+        for name in self._worst_kinds:
+            label = getattr(self, f"worst_{name}")
+            if label is None:
+                continue
+            labels = label if self._several else (label,)
+            coverages = np.atleast_1d(np.asarray(getattr(self, f"worst_{name}_coverage")))
+            gaps = np.atleast_1d(np.asarray(getattr(self, f"worst_{name}_gap")))
+            for row, worst, cov, gap in zip(self.level_rows, labels, coverages, gaps, strict=True):
+                level = self._format(row, "confidence_level")
+                where = "" if level == "-" else f" at level {level}"
+                lines.append(
+                    f"worst {name}{where}: {worst} (coverage {cov:.3f}; gap to the {reference} "
+                    f"{gap:+.3f})"
+                )
+        return lines
+
+    def _text(self) -> str:
+        header = [title for _, title in self._columns]
+        body = [[self._format(row, key) for key, _ in self._columns] for row in self.rows]
+        widths = [max(len(line[j]) for line in [header, *body]) for j in range(len(header))]
+        lines = [f"{type(self).__name__}: {self._title()}"]
+        for line in [header, *body]:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+        return "\n".join(lines + self._worst_lines())
+
+    def _repr_html_(self) -> str:
+        """An HTML table for notebooks."""
+        head = "".join(f"<th>{html.escape(title)}</th>" for _, title in self._columns)
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{html.escape(self._format(row, key))}</td>" for key, _ in self._columns)
+            + "</tr>"
+            for row in self.rows
+        )
+        notes = "".join(f"<p>{html.escape(line)}</p>" for line in self._worst_lines())
+        return (
+            f"<div><p><b>{type(self).__name__}</b>: {html.escape(self._title())}</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}</div>"
+        )
+
+
 @dataclass(frozen=True, eq=False, repr=False)
-class IntervalReport:
+class IntervalReport(_TableReport):
     """Coverage, width and score of a set of prediction intervals (see :func:`evaluate_intervals`).
 
     The scalar attributes follow the shape rule of :func:`coverage`: floats for ``(n, 2)``
@@ -821,20 +903,11 @@ class IntervalReport:
     worst_group_coverage: float | Floats | None = None
     worst_group_gap: float | Floats | None = None
 
-    def _key(self) -> tuple[Any, ...]:
-        return (self.n, self.confidence_level, self.level_rows, self.group_rows)
+    _columns = _COLUMNS
+    _worst_kinds = ("group",)
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, IntervalReport):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    @property
-    def _several(self) -> bool:
-        return len(self.level_rows) > 1
+    def _format(self, row: Any, key: str) -> str:
+        return _cell(row, key, self._several)
 
     @property
     def rows(self) -> tuple[IntervalRow, ...]:
@@ -863,23 +936,6 @@ class IntervalReport:
             text += f", {groups} group{'s' if groups > 1 else ''}"
         return text
 
-    def _worst_lines(self) -> list[str]:
-        if not self.group_rows:
-            return []
-        worst = self.worst_group if self._several else (self.worst_group,)
-        coverages = np.atleast_1d(np.asarray(self.worst_group_coverage, dtype=np.float64))
-        gaps = np.atleast_1d(np.asarray(self.worst_group_gap, dtype=np.float64))
-        reference = "nominal level" if self.confidence_level is not None else "overall coverage"
-        lines = []
-        for row, label, cov, gap in zip(self.level_rows, worst, coverages, gaps, strict=True):
-            level = _cell(row, "confidence_level", self._several)
-            where = "" if level == "-" else f" at level {level}"
-            lines.append(
-                f"worst group{where}: {label} (coverage {cov:.3f}; gap to the {reference} "
-                f"{gap:+.3f})"
-            )
-        return lines
-
     def summary(self) -> str:
         """The report as a plain-text table: one line per level, then one per (group, level).
 
@@ -892,30 +948,7 @@ class IntervalReport:
         level  group  n  coverage  mean width  median width  infinite  interval score
         0.5    (all)  2  0.500     1.5         1.5           0.000     3.5
         """
-        header = [title for _, title in _COLUMNS]
-        body = [[_cell(row, key, self._several) for key, _ in _COLUMNS] for row in self.rows]
-        widths = [max(len(line[j]) for line in [header, *body]) for j in range(len(header))]
-        lines = [f"IntervalReport: {self._title()}"]
-        for line in [header, *body]:
-            lines.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-        return "\n".join(lines + self._worst_lines())
-
-    def _repr_html_(self) -> str:
-        """An HTML table for notebooks."""
-        head = "".join(f"<th>{html.escape(title)}</th>" for _, title in _COLUMNS)
-        body = "".join(
-            "<tr>"
-            + "".join(
-                f"<td>{html.escape(_cell(row, key, self._several))}</td>" for key, _ in _COLUMNS
-            )
-            + "</tr>"
-            for row in self.rows
-        )
-        notes = "".join(f"<p>{html.escape(line)}</p>" for line in self._worst_lines())
-        return (
-            f"<div><p><b>IntervalReport</b>: {html.escape(self._title())}</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}</div>"
-        )
+        return self._text()
 
     def to_frame(self) -> pd.DataFrame:
         """The rows as a tidy pandas DataFrame, one row per (group, level).
@@ -1413,7 +1446,7 @@ def _worst(
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class SetReport:
+class SetReport(_TableReport):
     """Coverage and size of a set of prediction sets (see :func:`evaluate_sets`).
 
     The scalar attributes follow the shape rule of :func:`set_coverage`: floats for ``(n, K)``
@@ -1460,20 +1493,11 @@ class SetReport:
     worst_group_coverage: float | Floats | None = None
     worst_group_gap: float | Floats | None = None
 
-    def _key(self) -> tuple[Any, ...]:
-        return (self.n, self.confidence_level, self.rows)
+    _columns = _SET_COLUMNS
+    _worst_kinds = ("class", "group")
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, SetReport):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    @property
-    def _several(self) -> bool:
-        return len(self.level_rows) > 1
+    def _format(self, row: Any, key: str) -> str:
+        return _set_cell(row, key, self._several)
 
     @property
     def rows(self) -> tuple[SetRow, ...]:
@@ -1504,25 +1528,6 @@ class SetReport:
             text += f", {groups} group{'s' if groups > 1 else ''}"
         return text
 
-    def _worst_lines(self) -> list[str]:
-        reference = "nominal level" if self.confidence_level is not None else "overall coverage"
-        lines = []
-        for name in ("class", "group"):
-            label = getattr(self, f"worst_{name}")
-            if label is None:
-                continue
-            labels = label if self._several else (label,)
-            coverages = np.atleast_1d(np.asarray(getattr(self, f"worst_{name}_coverage")))
-            gaps = np.atleast_1d(np.asarray(getattr(self, f"worst_{name}_gap")))
-            for row, worst, cov, gap in zip(self.level_rows, labels, coverages, gaps, strict=True):
-                level = _set_cell(row, "confidence_level", self._several)
-                where = "" if level == "-" else f" at level {level}"
-                lines.append(
-                    f"worst {name}{where}: {worst} (coverage {cov:.3f}; gap to the {reference} "
-                    f"{gap:+.3f})"
-                )
-        return lines
-
     def summary(self) -> str:
         """The report as a plain-text table: one line per level, then by class, size and group.
 
@@ -1539,33 +1544,7 @@ class SetReport:
         0.5    size   1        2  0.500     1          0.000  1.000
         worst class at level 0.5: 1 (coverage 0.000; gap to the nominal level +0.500)
         """
-        header = [title for _, title in _SET_COLUMNS]
-        body = [
-            [_set_cell(row, key, self._several) for key, _ in _SET_COLUMNS] for row in self.rows
-        ]
-        widths = [max(len(line[j]) for line in [header, *body]) for j in range(len(header))]
-        lines = [f"SetReport: {self._title()}"]
-        for line in [header, *body]:
-            lines.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-        return "\n".join(lines + self._worst_lines())
-
-    def _repr_html_(self) -> str:
-        """An HTML table for notebooks."""
-        head = "".join(f"<th>{html.escape(title)}</th>" for _, title in _SET_COLUMNS)
-        body = "".join(
-            "<tr>"
-            + "".join(
-                f"<td>{html.escape(_set_cell(row, key, self._several))}</td>"
-                for key, _ in _SET_COLUMNS
-            )
-            + "</tr>"
-            for row in self.rows
-        )
-        notes = "".join(f"<p>{html.escape(line)}</p>" for line in self._worst_lines())
-        return (
-            f"<div><p><b>SetReport</b>: {html.escape(self._title())}</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}</div>"
-        )
+        return self._text()
 
     def to_frame(self) -> pd.DataFrame:
         """The rows as a tidy pandas DataFrame, one row per (stratum, level).

@@ -11,7 +11,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_levels, check_same_rows, is_frozen, take
+from .._validation import check_levels, check_refittable, check_same_rows, take
 from ..calibration import conformal_rank
 from ..regression._folds import fit_on_rows, fold_assignment, resolve_splits
 from ..scores import ClassificationScore, get_classification_score
@@ -165,11 +165,7 @@ class CrossConformalClassifier(BaseConformalClassifier):
                 "RAPSScore(k_reg=..., lam=...) with both set, or use SplitConformalClassifier."
             )
         estimator = self.estimator if self.estimator is not None else self._default_estimator()
-        if is_frozen(estimator):
-            raise ValueError(
-                f"{owner} refits the estimator on each fold, which a FrozenEstimator cannot do; "
-                "for a model that is already fitted use SplitConformalClassifier."
-            )
+        check_refittable(estimator, owner, "the estimator on each fold", "SplitConformalClassifier")
         self._seed_streams()
         self.classes_ = np.unique(labels)
         codes = encode(labels, self.classes_, owner)

@@ -14,9 +14,9 @@ from sklearn.utils.validation import check_is_fitted
 from .._kernels.quantile import oob_medians
 from .._validation import (
     check_levels,
+    check_refittable,
     check_same_rows,
     check_target,
-    is_frozen,
     n_rows,
     seed_from,
     take,
@@ -168,12 +168,9 @@ class JackknifeAfterBootstrapRegressor(BaseSplitRegressor):
         owner = type(self).__name__
         check_levels(self.confidence_level, owner)
         estimator = self.estimator if self.estimator is not None else self._default_estimator()
-        if is_frozen(estimator):
-            raise ValueError(
-                f"{owner} refits the estimator on each bootstrap sample, which a "
-                "FrozenEstimator cannot do; for a model that is already fitted use "
-                "SplitConformalRegressor."
-            )
+        check_refittable(
+            estimator, owner, "the estimator on each bootstrap sample", "SplitConformalRegressor"
+        )
         bags = bootstrap_bags(n, self.n_resamplings, seed_from(self.random_state))
         oob = np.ones((n, self.n_resamplings), dtype=bool)
         for b, bag in enumerate(bags):

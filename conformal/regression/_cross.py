@@ -12,7 +12,14 @@ from sklearn.linear_model import LinearRegression
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_levels, check_same_rows, check_target, is_frozen, n_rows, take
+from .._validation import (
+    check_levels,
+    check_refittable,
+    check_same_rows,
+    check_target,
+    n_rows,
+    take,
+)
 from ..calibration import Level, _warn_too_few, one_sided_level
 from ..scores import AbsoluteScore, RegressionScore, SignedScore, get_regression_score
 from ._base import BaseSplitRegressor
@@ -202,11 +209,7 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
         check_levels(self.confidence_level, owner)
         score = check_shift_score(self.conformity_score, owner)
         estimator = self.estimator if self.estimator is not None else self._default_estimator()
-        if is_frozen(estimator):
-            raise ValueError(
-                f"{owner} refits the estimator on each fold, which a FrozenEstimator cannot do; "
-                "for a model that is already fitted use SplitConformalRegressor."
-            )
+        check_refittable(estimator, owner, "the estimator on each fold", "SplitConformalRegressor")
         splits = resolve_splits(self.cv, X, target, self.random_state)
         self.fold_of_ = fold_assignment(splits, n)
         rows = [train for train, _ in splits]

@@ -12,7 +12,14 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_levels, check_same_rows, check_target, is_frozen, n_rows, take
+from .._validation import (
+    check_levels,
+    check_refittable,
+    check_same_rows,
+    check_target,
+    n_rows,
+    take,
+)
 from ..calibration import Level, _warn_too_few
 from ..scores import CQRScore
 from ._base import BaseSplitRegressor
@@ -135,12 +142,9 @@ class CrossConformalizedQuantileRegressor(BaseSplitRegressor):
         owner = type(self).__name__
         levels, _ = check_levels(self.confidence_level, owner)
         estimator = self.estimator if self.estimator is not None else self._default_estimator()
-        if is_frozen(estimator):
-            raise ValueError(
-                f"{owner} refits the quantile models on each fold, which a FrozenEstimator "
-                "cannot do; for models that are already fitted use "
-                "ConformalizedQuantileRegressor."
-            )
+        check_refittable(
+            estimator, owner, "the quantile models on each fold", "ConformalizedQuantileRegressor"
+        )
         param = quantile_parameter(estimator, self.quantile_param)
         splits = resolve_splits(self.cv, X, target, self.random_state)
         self.fold_of_ = fold_assignment(splits, n)
