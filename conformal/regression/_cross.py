@@ -228,6 +228,7 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
         self.conformity_scores_ = score.score(target, out_of_fold)
         self.signed_residuals_ = target - out_of_fold
         self._cached_distribution: ConformalPredictiveDistribution | None = None
+        self._cached_calibrations: tuple[PlusCalibration, ...] | None = None
         return self
 
     @property
@@ -298,20 +299,29 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
                 intervals = self._minmax(X, thresholds, len(levels))
         return self._shape(intervals, scalar)
 
+    def _calibrations(self) -> tuple[PlusCalibration, ...]:
+        """The out-of-fold scores sorted per fold (one per score column), on first use only:
+        every later ``predict_interval`` reuses them instead of sorting again."""
+        if getattr(self, "_cached_calibrations", None) is None:
+            scores = self.conformity_scores_
+            columns = [scores] if scores.ndim == 1 else [scores[:, 0], scores[:, 1]]
+            self._cached_calibrations = tuple(
+                PlusCalibration(column, self.fold_of_, len(self.estimators_)) for column in columns
+            )
+        return self._cached_calibrations  # type: ignore[return-value]
+
     def _plus(self, X: Any, levels: list[Level]) -> NDArray[np.float64]:
-        scores = self.conformity_scores_
-        n_folds = len(self.estimators_)
+        n = self.conformity_scores_.shape[0]
         out = np.empty((n_rows(X), len(levels), 2))
         if not self.score_.asymmetric:
-            _warn_too_few(scores.shape[0], levels)
-            calibration = PlusCalibration(scores, self.fold_of_, n_folds)
+            _warn_too_few(n, levels)
+            (calibration,) = self._calibrations()
             for rows, centers in self._fold_blocks(X):
                 out[rows] = calibration.intervals(centers, levels)
             return out
         side_levels: list[Level] = [one_sided_level(lv) for lv in levels]
-        _warn_too_few(scores.shape[0], side_levels)
-        below = PlusCalibration(scores[:, 0], self.fold_of_, n_folds)
-        above = PlusCalibration(scores[:, 1], self.fold_of_, n_folds)
+        _warn_too_few(n, side_levels)
+        below, above = self._calibrations()
         for rows, centers in self._fold_blocks(X):
             out[rows, :, 0] = below.lower(centers, side_levels)
             out[rows, :, 1] = above.upper(centers, side_levels)

@@ -173,6 +173,8 @@ class CrossConformalizedQuantileRegressor(BaseSplitRegressor):
                     band[calibration, 1] = np.asarray(fold[hi].predict(X_cal)).ravel()
             scores[index] = score.score(target, band)
         self.conformity_scores_ = scores
+        # Each fitted level's scores sorted per fold, on first use (see _plus).
+        self._cached_calibrations: dict[int, PlusCalibration] = {}
         return self
 
     def _point_predictions(self, X: Any) -> Any:
@@ -210,7 +212,11 @@ class CrossConformalizedQuantileRegressor(BaseSplitRegressor):
         """Plus intervals ``(n, L, 2)`` from the quantile models of fitted level ``index``."""
         lo, hi = self._pairs[index]
         n_folds = len(self.estimators_)
-        calibration = PlusCalibration(self.conformity_scores_[index], self.fold_of_, n_folds)
+        if index not in self._cached_calibrations:
+            self._cached_calibrations[index] = PlusCalibration(
+                self.conformity_scores_[index], self.fold_of_, n_folds
+            )
+        calibration = self._cached_calibrations[index]
         out = np.empty((n_rows(X), len(levels), 2))
         for rows, block in row_blocks(X, 2 * n_folds):
             lower = predict_columns([fold[lo] for fold in self.estimators_], block)
