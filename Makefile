@@ -29,6 +29,7 @@ speed: $(STAMP)
 	$(BIN)/python benchmarks/speed_weighted.py
 	$(BIN)/python benchmarks/speed_cross.py
 	$(BIN)/python benchmarks/speed_classification.py
+	$(BIN)/python benchmarks/speed_predictive.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
