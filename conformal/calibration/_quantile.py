@@ -26,12 +26,12 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._kernels.quantile import (
+from .._kernels.quantile import (
     grouped_order_statistics,
     partitioned_order_statistics,
     weighted_quantiles,
 )
-from .exceptions import warn_conformal
+from ..exceptions import warn_conformal
 
 __all__ = [
     "conformal_quantile",
