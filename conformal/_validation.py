@@ -14,18 +14,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, column_or_1d
 
-from .calibration import Level, _as_levels
+from .calibration import Level, parse_levels
 
 
 def check_levels(confidence_level: Any, owner: str) -> tuple[list[Level], bool]:
-    """Levels as a list and whether a single level was given, with sklearn's error wording."""
-    try:
-        return _as_levels(confidence_level)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"The 'confidence_level' parameter of {owner} must be a float in the range "
-            f"(0.0, 1.0) or a sequence of such floats. Got {confidence_level!r} instead."
-        ) from None
+    """Levels as exact fractions and whether a single level was given (see
+    :func:`conformal.calibration.parse_levels`), with the estimator named in errors."""
+    levels, scalar = parse_levels(confidence_level, owner=owner)
+    return list(levels), scalar
 
 
 def check_target(y: ArrayLike) -> NDArray[np.float64]:

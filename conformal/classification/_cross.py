@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_levels, check_refittable, check_same_rows, take
 from ..calibration import conformal_rank
-from ..regression._folds import fit_on_rows, fold_assignment, resolve_splits
+from .._folds import fit_on_rows, fold_assignment, resolve_splits
 from ..scores import ClassificationScore, get_classification_score
 from ._base import (
     CALIBRATION_U,
@@ -24,7 +24,8 @@ from ._base import (
     check_labels,
     encode,
 )
-from ._calibration import Partition, counts_above, pvalues_from_counts
+from ._calibration import Partition
+from ..calibration._pvalues import counts_above, pvalues_from_counts
 
 Floats = NDArray[np.float64]
 

@@ -36,57 +36,13 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._kernels.venn_abers import upper_isotonic_values
+from ..calibration._venn_abers import VennAbersCalibrator
 from .._validation import as_rows, check_same_rows, is_frozen, seed_from, take
 from ._base import check_labels, encode
 
 Floats = NDArray[np.float64]
 
 _RESPONSE_METHODS = ("predict_proba", "decision_function")
-
-
-class _VennAbersCalibrator:
-    """``(p0, p1)`` of one binary problem: calibration scores and 0/1 labels -> any test score.
-
-    The isotonic values for a test point at each distinct calibration score (and in each gap
-    between two of them) are computed once; :meth:`predict` is a binary search per test score.
-    """
-
-    def __init__(self, scores: Floats, labels: NDArray[np.bool_]) -> None:
-        scores = np.asarray(scores, dtype=np.float64)
-        if scores.shape[0] == 0:
-            raise ValueError("Venn-ABERS calibration needs at least one calibration point.")
-        if np.isnan(scores).any():
-            raise ValueError(
-                f"the calibration scores contain NaN ({int(np.isnan(scores).sum())} of "
-                f"{scores.shape[0]}); Venn-ABERS needs a score for every calibration point."
-            )
-        self.unique_scores, inverse = np.unique(scores, return_inverse=True)
-        counts = np.bincount(inverse).astype(np.int64)
-        positives = np.bincount(inverse, weights=labels.astype(np.float64)).astype(np.int64)
-        # p1 at each distinct score; a test score in the gap just below it gets the same value.
-        num, den = upper_isotonic_values(counts, positives)
-        # p0 by symmetry: reverse the score order and swap the labels, then p0 = 1 - p1'.
-        num_r, den_r = upper_isotonic_values(counts[::-1].copy(), (counts - positives)[::-1].copy())
-        lower = ((den_r - num_r) / den_r)[::-1]
-        # Padded for the lookups: p1 above every score is 1, p0 below every score is 0.
-        self.upper = np.append(num / den, 1.0)
-        self.lower = np.concatenate([[0.0], lower])
-
-    def predict(self, scores: Floats) -> tuple[Floats, Floats]:
-        """``(p0, p1)``, each of the shape of ``scores``."""
-        scores = np.asarray(scores, dtype=np.float64)
-        if np.isnan(scores).any():
-            raise ValueError(
-                f"the test scores contain NaN ({int(np.isnan(scores).sum())} of {scores.size}); "
-                "Venn-ABERS needs a score for every test point."
-            )
-        u = self.unique_scores
-        j = np.searchsorted(u, scores, side="left")
-        exact = u[np.minimum(j, u.shape[0] - 1)] == scores
-        # A label-0 test point at a calibration score pools with it; in the gap below score j it
-        # takes the value of score j - 1 (the label-1 point, that of score j).
-        return self.lower[np.where(exact, j + 1, j)], self.upper[j]
 
 
 def _fit_rows(estimator: Any, X: Any, y: NDArray, rows: NDArray[np.intp]) -> Any:
@@ -358,9 +314,9 @@ class VennAbersClassifier(ClassifierMixin, BaseEstimator):
 
     def _calibrate(
         self, model: Any, X_cal: Any, codes: NDArray[np.intp]
-    ) -> list[_VennAbersCalibrator]:
+    ) -> list[VennAbersCalibrator]:
         scores = self._scores(model, X_cal)
-        return [_VennAbersCalibrator(scores[:, c], codes == c) for c in self._calibrated_columns()]
+        return [VennAbersCalibrator(scores[:, c], codes == c) for c in self._calibrated_columns()]
 
     def _calibrated_columns(self) -> list[int]:
         """The positive class of a binary problem; every class otherwise (one-vs-rest)."""

@@ -11,7 +11,9 @@ from sklearn.linear_model import LinearRegression
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._kernels.quantile import oob_medians
+from .._aggregate import out_of_bag_medians
+from .._blocks import block_slices
+from .._folds import fit_on_rows, predict_columns
 from .._validation import (
     check_levels,
     check_refittable,
@@ -24,8 +26,7 @@ from .._validation import (
 from ..calibration import _warn_too_few, conformal_quantile
 from ..exceptions import warn_conformal
 from ._base import BaseSplitRegressor
-from ._folds import fit_on_rows, predict_columns
-from ._plus import PlusCalibration, row_chunks
+from ..calibration._plus import PlusCalibration
 
 
 def bootstrap_bags(n: int, n_resamplings: int, seed: int | None) -> NDArray[np.intp]:
@@ -216,7 +217,7 @@ class JackknifeAfterBootstrapRegressor(BaseSplitRegressor):
         model predictions."""
         oob = self.oob_[self.scored_]
         if self.aggregation == "median":
-            return oob_medians(np.ascontiguousarray(predictions), np.ascontiguousarray(oob))
+            return out_of_bag_medians(predictions, oob)
         weights = oob / oob.sum(axis=1, keepdims=True)
         return predictions @ weights.T
 
@@ -253,11 +254,11 @@ class JackknifeAfterBootstrapRegressor(BaseSplitRegressor):
         if self.method == "plus":
             _warn_too_few(n_scored, levels)
             calibration = PlusCalibration(scores, np.arange(n_scored), n_scored)
-            for rows in row_chunks(out.shape[0], n_scored):
+            for rows in block_slices(out.shape[0], n_scored):
                 out[rows] = calibration.intervals(self._centers(predictions[rows]), levels)
         else:
             threshold = conformal_quantile(scores, levels)
-            for rows in row_chunks(out.shape[0], n_scored):
+            for rows in block_slices(out.shape[0], n_scored):
                 centers = self._centers(predictions[rows])
                 out[rows, :, 0] = centers.min(axis=1, keepdims=True) - threshold
                 out[rows, :, 1] = centers.max(axis=1, keepdims=True) + threshold

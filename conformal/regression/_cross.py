@@ -23,8 +23,8 @@ from .._validation import (
 from ..calibration import Level, _warn_too_few, one_sided_level
 from ..scores import AbsoluteScore, RegressionScore, SignedScore, get_regression_score
 from ._base import BaseSplitRegressor
-from ._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
-from ._plus import PlusCalibration
+from .._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
+from ..calibration._plus import PlusCalibration
 from ._predictive import Block, ConformalPredictiveDistribution, PredictiveDistributionMixin
 
 # Scores whose interval is the centre shifted by a threshold: the plus bounds are then order

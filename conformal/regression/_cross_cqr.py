@@ -23,8 +23,8 @@ from .._validation import (
 from ..calibration import Level, _warn_too_few
 from ..scores import CQRScore
 from ._base import BaseSplitRegressor
-from ._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
-from ._plus import PlusCalibration
+from .._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
+from ..calibration._plus import PlusCalibration
 from ._quantile_models import quantile_parameter, tail_quantiles
 
 

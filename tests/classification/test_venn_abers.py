@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from conformal import VennAbersClassifier
-from conformal.classification._venn_abers import _VennAbersCalibrator
+from conformal.calibration._venn_abers import VennAbersCalibrator as _VennAbersCalibrator
 from conformal.datasets import list_datasets, load_dataset
 from conformal.metrics import expected_calibration_error
 from tests import _reference

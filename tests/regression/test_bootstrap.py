@@ -179,7 +179,7 @@ def test_row_blocks_do_not_change_the_result(data, monkeypatch):
         ).fit(x, y)
         whole = model.predict_interval(x_test, LEVELS)
         with monkeypatch.context() as patch:
-            patch.setattr("conformal.regression._plus.CHUNK_BYTES", 8 * 120 * 7)  # 7 rows
+            patch.setattr("conformal._blocks.BLOCK_BYTES", 8 * 120 * 7)  # 7 rows
             blocks = model.predict_interval(x_test, LEVELS)
         # the mean is a matrix product per block: equal up to BLAS summation order
         np.testing.assert_allclose(blocks, whole, rtol=1e-12)

@@ -47,7 +47,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from conformal import ConformalWarning, CrossConformalRegressor
-from conformal.regression._plus import PlusCalibration
+from conformal.calibration._plus import PlusCalibration
 from conformal.scores import GammaScore, SignedScore
 from tests import _reference as ref
 from tests import _validity as v
@@ -272,7 +272,7 @@ def test_row_blocks_do_not_change_the_result(data, monkeypatch):
     x_test = _test_points(100)
     model = CrossConformalRegressor(cv="loo").fit(x[:60], y[:60])
     whole, points = model.predict_interval(x_test, [0.8, 0.9]), model.predict(x_test)
-    monkeypatch.setattr("conformal.regression._plus.CHUNK_BYTES", 8 * 60 * 7)  # 7 rows a block
+    monkeypatch.setattr("conformal._blocks.BLOCK_BYTES", 8 * 60 * 7)  # 7 rows a block
     np.testing.assert_array_equal(model.predict_interval(x_test, [0.8, 0.9]), whole)
     np.testing.assert_array_equal(model.predict(x_test), points)
 

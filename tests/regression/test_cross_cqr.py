@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from conformal import ConformalWarning, CrossConformalizedQuantileRegressor
-from conformal.regression._plus import PlusCalibration
+from conformal.calibration._plus import PlusCalibration
 from tests import _validity as v
 from tests.regression._naive import plus_intervals
 

@@ -702,8 +702,8 @@ def test_bad_pvalue_and_crps_inputs(fitted):
     model, x = fitted
     with pytest.raises(ValueError, match=r"y must have shape \(n_samples,\) = \(3,\)"):
         model.predict_pvalues(x[:3], [0.0, 1.0])
-    with pytest.raises(ValueError, match=r"alternative must be one of \['lower', 'two-sided'"):
-        model.predict_pvalues(x[:3], [0.0, 1.0, 2.0], alternative="greater")
+    with pytest.raises(ValueError, match=r"alternative must be one of \['greater', 'less', 'two"):
+        model.predict_pvalues(x[:3], [0.0, 1.0, 2.0], alternative="bigger")
     with pytest.raises(ValueError, match="y has 2 entries but X has 3 rows"):
         model.crps(x[:3], [0.0, 1.0])
     with pytest.raises(ValueError, match="y must hold 1 finite targets"):

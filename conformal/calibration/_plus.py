@@ -16,32 +16,14 @@ bootstrap) it streams each test point's n values (``shifted_order_statistics``).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .._blocks import use_union
 from .._kernels.quantile import shifted_order_statistics, union_order_statistics
-from ..calibration import Level, conformal_rank
-
-# Upper bound on the bytes of the (rows, columns) blocks of centres built at predict time.
-CHUNK_BYTES = 64 * 2**20
-
-
-def row_chunks(n_rows: int, n_columns: int) -> Iterator[slice]:
-    """Slices of rows such that a float64 block of ``n_columns`` columns stays under
-    :data:`CHUNK_BYTES`."""
-    step = max(1, CHUNK_BYTES // (8 * max(n_columns, 1)))
-    for start in range(0, n_rows, step):
-        yield slice(start, min(start + step, n_rows))
-
-
-def use_union(n: int, n_folds: int) -> bool:
-    """Whether selecting across the folds' sorted scores (O(K log^2 n) per test point) beats
-    streaming the n values (O(n))."""
-    return n_folds * math.log2(n + 2) ** 2 < n
-
+from ._levels import Level, conformal_rank
 
 class PlusCalibration:
     """Out-of-fold scores with the fold of each point, sorted once for the union kernel.
@@ -58,7 +40,7 @@ class PlusCalibration:
     Examples
     --------
     >>> import numpy as np
-    >>> from conformal.regression._plus import PlusCalibration
+    >>> from conformal.calibration._plus import PlusCalibration
     >>> cal = PlusCalibration(np.arange(1.0, 10.0), np.arange(9) % 3, 3)
     >>> cal.intervals(np.array([[0.0, 0.0, 0.0]]), [0.9])  # 9 points: the 9th value
     array([[[-9.,  9.]]])
@@ -112,7 +94,7 @@ class PlusCalibration:
 
         ``lower_centers`` (and ``upper_centers``, the same by default) are ``(n_test, K)``: the
         value of each fold's model at each test point. Infinite bounds come without a warning;
-        the caller warns once per call (see ``conformal.calibration._warn_too_few``).
+        the caller warns once per call (see :func:`conformal.calibration.warn_too_few`).
         """
         upper_centers = lower_centers if upper_centers is None else upper_centers
         return np.stack(

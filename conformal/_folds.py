@@ -1,4 +1,5 @@
-"""Folds of the cross-conformal estimators: the splits, each point's fold, the parallel fits."""
+"""Folds of the cross-conformal estimators (regression and classification): the one cv
+resolver, each point's fold, the parallel fits, the fold predictions in row blocks."""
 
 from __future__ import annotations
 
@@ -9,20 +10,44 @@ import numpy as np
 from joblib import Parallel, delayed
 from numpy.typing import NDArray
 from sklearn.base import clone
-from sklearn.model_selection import KFold, LeaveOneOut, check_cv
+from sklearn.model_selection import KFold, LeaveOneOut, StratifiedKFold, check_cv
 
-from .._validation import n_rows, seed_from, take
-from ._plus import row_chunks
+from ._blocks import block_slices
+from ._validation import n_rows, seed_from, take
 
 Split = tuple[NDArray[np.intp], NDArray[np.intp]]
 
 
-def resolve_splits(cv: Any, X: Any, y: NDArray, random_state: Any) -> list[Split]:
-    """The (train, calibration) index pairs of ``cv``.
+def resolve_splits(
+    cv: Any,
+    X: Any,
+    y: NDArray,
+    random_state: Any,
+    *,
+    classes: NDArray | None = None,
+    groups: Any = None,
+) -> list[Split]:
+    """The (train, calibration) index pairs of ``cv``: the package's one cv resolver.
 
-    An int is ``KFold(cv, shuffle=True)`` seeded by ``random_state`` (``None`` is 5 folds, as in
-    scikit-learn); ``"loo"`` is leave-one-out; a splitter or an iterable of splits is used as
-    given.
+    Parameters
+    ----------
+    cv : None, int, "loo", splitter or iterable of (train, test) pairs
+        An int is ``KFold(cv, shuffle=True)`` seeded by ``random_state`` (``None`` is 5 folds,
+        as in scikit-learn); with ``classes`` given, ``StratifiedKFold`` when every class has
+        at least ``cv`` members. ``"loo"`` is leave-one-out. A splitter (``GroupKFold`` too) or
+        an iterable of splits is used as given.
+    X, y : the data the splitter sees.
+    random_state : int, Generator, RandomState or None
+    classes : ndarray of int of shape (n,), default=None
+        Class codes (classification): stratify integer ``cv`` when possible.
+    groups : array-like of shape (n,), default=None
+        Passed to the splitter's ``split(X, y, groups)``, as scikit-learn routes CV groups
+        (``GroupKFold``, ``LeaveOneGroupOut``...).
+
+    Raises
+    ------
+    ValueError
+        When ``cv`` asks for more folds than samples, or a group splitter gets no groups.
     """
     n = y.shape[0]
     if cv is None or isinstance(cv, (int, np.integer)):
@@ -32,14 +57,27 @@ def resolve_splits(cv: Any, X: Any, y: NDArray, random_state: Any) -> list[Split
                 f"cv={folds} folds need at least {folds} samples; got {n} "
                 f"sample{'s' if n != 1 else ''}. Use fewer folds or cv='loo'."
             )
-        splitter: Any = KFold(folds, shuffle=True, random_state=seed_from(random_state))
+        seed = seed_from(random_state)
+        stratified = classes is not None and int(np.bincount(classes).min()) >= folds
+        splitter: Any = (StratifiedKFold if stratified else KFold)(
+            folds, shuffle=True, random_state=seed
+        )
     elif isinstance(cv, str):  # "loo": the only string the constraints let through
         splitter = LeaveOneOut()
     else:
-        splitter = check_cv(cv)
+        splitter = check_cv(cv, classes, classifier=classes is not None)
+    target = y if classes is None else classes
+    try:
+        pairs = list(splitter.split(X, target, groups))
+    except ValueError as error:
+        if groups is None and "groups" in str(error):
+            raise ValueError(
+                f"cv={cv!r} splits by groups and needs them: pass groups=... to fit (one label "
+                "per sample, as scikit-learn's cross_validate(groups=...) does)."
+            ) from None
+        raise
     return [
-        (np.asarray(train, dtype=np.intp), np.asarray(test, dtype=np.intp))
-        for train, test in splitter.split(X, y)
+        (np.asarray(train, dtype=np.intp), np.asarray(test, dtype=np.intp)) for train, test in pairs
     ]
 
 
@@ -91,9 +129,9 @@ def predict_columns(models: Sequence[Any], X: Any) -> NDArray[np.float64]:
 
 def row_blocks(X: Any, n_columns: int) -> Iterator[tuple[slice, Any]]:
     """``(rows, X[rows])`` in blocks whose ``(rows, n_columns)`` float64 matrices stay under
-    :data:`~conformal.regression._plus.CHUNK_BYTES`; ``X`` itself when one block holds it all."""
+    :data:`~conformal._blocks.BLOCK_BYTES`; ``X`` itself when one block holds it all."""
     n = n_rows(X)
-    for rows in row_chunks(n, n_columns):
+    for rows in block_slices(n, n_columns):
         if rows.start == 0 and rows.stop == n:
             yield rows, X
         else:

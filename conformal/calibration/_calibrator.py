@@ -1,0 +1,599 @@
+"""The stateful, learner-free calibrator: scores (with weights, groups, folds) sorted once,
+queried for thresholds, ranks, plus bounds and p-values with a per-call test context.
+
+Conventions (``a = 1 - confidence_level``, ``n`` calibration scores):
+
+- upper threshold: the ``ceil((1 - a)(n + 1))``-th smallest score, ``+inf`` when that rank
+  exceeds ``n``; lower threshold: the ``floor(a (n + 1))``-th smallest, ``-inf`` when that rank is
+  0 (Vovk et al. 2005; Lei et al. 2018);
+- weighted threshold: the ``(1 - a)`` quantile of the calibration scores weighted by ``weights``
+  plus the test point's own weight placed at ``+inf`` (Tibshirani et al. 2019; Barber et al.
+  2023); with unit weights it equals the unweighted threshold. See
+  :mod:`conformal.calibration._weights` for the scale of the weights;
+- Mondrian: each test point is calibrated on the scores of its own cell (group); a cell never
+  seen in calibration gives an infinite threshold with a warning;
+- two-column scores ``(n, 2)`` (signed residuals, asymmetric CQR) calibrate each column at
+  ``1 - a / 2``; warnings name the level the user asked for.
+
+Every ``side="lower"`` weighted threshold is the mirror image of the upper one (the test mass at
+``-inf``). Nothing here knows about models.
+
+References
+----------
+V. Vovk, A. Gammerman and G. Shafer (2005). Algorithmic Learning in a Random World. Springer.
+
+R. J. Tibshirani, R. Foygel Barber, E. J. Candes and A. Ramdas (2019). Conformal prediction
+under covariate shift. NeurIPS 32.
+
+R. Foygel Barber, E. J. Candes, A. Ramdas and R. J. Tibshirani (2023). Conformal prediction
+beyond exchangeability. Annals of Statistics 51(2), 816-845.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._kernels.quantile import (
+    grouped_order_statistics,
+    partitioned_order_statistics,
+    weighted_quantiles,
+)
+from ..exceptions import warn_conformal
+from ._cells import MondrianCells
+from ._levels import Level, conformal_rank, one_sided_level, parse_levels, warn_too_few
+from ._pvalues import pvalues_from_counts
+from ._weights import check_weights, common_scale
+
+__all__ = ["Calibrator", "TestContext"]
+
+Floats = NDArray[np.float64]
+Side = Literal["upper", "lower"]
+
+# Relative slack when comparing running sums of float weights with a target mass; far below any
+# meaningful weight difference, far above accumulated rounding error.
+WEIGHT_RTOL = 1e-12
+
+
+@dataclass(frozen=True)
+class TestContext:
+    """What the test points bring to calibration, built by an estimator at predict time.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (m,), default=None
+        Each test point's own weight (e.g. a likelihood ratio ``w(x)`` under covariate shift).
+        ``None``: the fixed-weight case, the test point weighs 1.
+    groups : ndarray of shape (m,), default=None
+        Each test point's Mondrian label (any shape for :meth:`Calibrator.pvalues`, broadcast
+        against the test scores).
+    masks : ndarray of bool of shape (m, p), default=None
+        Missingness patterns of the test points (missing-data calibration).
+    """
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    weights: Floats | None = None
+    groups: NDArray | None = None
+    masks: NDArray[np.bool_] | None = None
+
+    @property
+    def n_points(self) -> int | None:
+        """The number of test points the context describes, ``None`` if it does not say."""
+        for value in (self.weights, self.groups, self.masks):
+            if value is not None:
+                return int(np.shape(value)[0])
+        return None
+
+
+_EMPTY = TestContext()
+
+
+def _check_scores(scores: ArrayLike, name: str = "scores") -> Floats:
+    values = np.ascontiguousarray(scores, dtype=np.float64)
+    if values.ndim not in (1, 2) or (values.ndim == 2 and values.shape[1] != 2):
+        raise ValueError(
+            f"{name} must be a 1-D array of conformity scores (or (n, 2) for two one-sided "
+            f"scores). Got shape {values.shape} instead."
+        )
+    if np.isnan(values).any():
+        raise ValueError(f"{name} contains NaN; conformity scores must be numbers (inf is allowed).")
+    return values
+
+
+class Calibrator:
+    """Calibration scores sorted once, answering thresholds, ranks, plus bounds and p-values.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n,) or (n, 2)
+        Calibration conformity scores (larger means less conforming); ``inf`` is allowed. Two
+        columns are two one-sided scores (lower side, upper side), each calibrated at
+        ``1 - a / 2``.
+    weights : array-like of shape (n,), default=None
+        Non-negative calibration weights (non-exchangeable data). ``None`` is the exchangeable
+        case.
+    groups : array-like of shape (n,) or MondrianCells, default=None
+        Mondrian labels: every test point is calibrated on the scores of its own cell.
+    folds : array-like of int of shape (n,), default=None
+        Cross-conformal fold of each score (the model that did not see the point), for
+        :meth:`plus`.
+    n_folds : int, default=None
+        Number of folds; default ``max(folds) + 1``.
+    outcome : str, default="infinite intervals"
+        What a level the calibration set is too small for gives, for warnings.
+
+    Attributes
+    ----------
+    n_calibration : int
+    cells : MondrianCells or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from conformal.calibration import Calibrator, TestContext
+    >>> cal = Calibrator(np.arange(1.0, 10.0))           # 9 scores
+    >>> cal.threshold([0.5, 0.9])                        # ranks 5 and 9
+    array([5., 9.])
+    >>> cal.ranks([0.5, 0.9])
+    array([5, 9])
+    >>> weighted = Calibrator(np.arange(1.0, 10.0), weights=np.ones(9))
+    >>> weighted.threshold([0.9], test=TestContext(weights=np.array([1.0, 3.0])))
+    array([[ 9.],
+           [inf]])
+    >>> cal.pvalues(np.array([8.5]))                     # (1 + 1) / 10
+    array([0.2])
+    """
+
+    def __init__(
+        self,
+        scores: ArrayLike,
+        *,
+        weights: ArrayLike | None = None,
+        groups: ArrayLike | MondrianCells | None = None,
+        folds: ArrayLike | None = None,
+        n_folds: int | None = None,
+        outcome: str = "infinite intervals",
+    ) -> None:
+        self.scores = _check_scores(scores)
+        n = self.scores.shape[0]
+        self.n_calibration = n
+        self.weights = None if weights is None else check_weights(weights, n, "weights")
+        if groups is None or isinstance(groups, MondrianCells):
+            self.cells = groups
+        else:
+            self.cells = MondrianCells(groups)
+        if self.cells is not None and self.cells.codes.shape[0] != n:
+            raise ValueError(
+                f"groups has {self.cells.codes.shape[0]} entries; expected {n}, one per score."
+            )
+        self.folds = None if folds is None else np.ascontiguousarray(folds, dtype=np.int64)
+        if self.folds is not None and self.folds.shape[0] != n:
+            raise ValueError(f"folds has {self.folds.shape[0]} entries; expected {n}.")
+        self.n_folds = (
+            None
+            if self.folds is None
+            else (int(self.folds.max()) + 1 if n_folds is None and n else int(n_folds or 1))
+        )
+        self.outcome = outcome
+        self._sorted: dict[Any, Any] = {}  # sorted views, built on first use
+
+    # ------------------------------------------------------------------ state
+
+    def __repr__(self) -> str:
+        extras = [
+            name
+            for name, value in (
+                ("weights", self.weights),
+                ("groups", self.cells),
+                ("folds", self.folds),
+            )
+            if value is not None
+        ]
+        return f"Calibrator(n_calibration={self.n_calibration}{''.join(', ' + e for e in extras)})"
+
+    def append(
+        self,
+        scores: ArrayLike,
+        *,
+        weights: ArrayLike | None = None,
+        groups: ArrayLike | None = None,
+    ) -> Calibrator:
+        """Add calibration points (online methods): the sorted view is updated by insertion,
+        O(n) per call, not re-sorted.
+
+        Parameters
+        ----------
+        scores : array-like of shape (k,) or (k, 2)
+        weights : array-like of shape (k,), default=None
+            Required when the calibrator is weighted, refused otherwise.
+        groups : array-like of shape (k,), default=None
+            Required when the calibrator is Mondrian; labels must be known cells.
+
+        Returns
+        -------
+        self : Calibrator
+        """
+        new = _check_scores(scores)
+        if new.ndim != self.scores.ndim:
+            raise ValueError(
+                f"scores to append must have {self.scores.ndim} dimension(s), like the "
+                f"calibration scores. Got shape {new.shape} instead."
+            )
+        if (weights is None) != (self.weights is None):
+            raise ValueError(
+                "weights must be given to append exactly when the calibrator is weighted."
+            )
+        if (groups is None) != (self.cells is None):
+            raise ValueError("groups must be given to append exactly when the calibrator is Mondrian.")
+        if self.folds is not None:
+            raise ValueError("a cross-conformal (folds) calibrator cannot be appended to.")
+        k = new.shape[0]
+        if self.weights is not None:
+            self.weights = np.concatenate([self.weights, check_weights(weights, k, "weights")])  # type: ignore[arg-type]
+        if self.cells is not None:
+            codes = self.cells.lookup(np.asarray(groups), warn=False)
+            if (codes < 0).any():
+                raise ValueError("groups to append must be cells seen in calibration.")
+            self.cells.codes = np.concatenate([self.cells.codes, codes])
+            self.cells.counts = np.bincount(self.cells.codes, minlength=self.cells.n_cells)
+        plain = self._sorted.get("plain")
+        self._sorted = {}
+        if plain is not None:  # keep the plain sorted view by insertion
+            self._sorted["plain"] = np.insert(plain, np.searchsorted(plain, new), new)
+        self.scores = np.concatenate([self.scores, new])
+        self.n_calibration = self.scores.shape[0]
+        return self
+
+    def _plain_sorted(self) -> Floats:
+        if "plain" not in self._sorted:
+            self._sorted["plain"] = np.sort(self.scores)
+        return self._sorted["plain"]  # type: ignore[no-any-return]
+
+    def _weighted_sorted(self, column: Floats, key: Any, mask: NDArray | None, sign: float) -> tuple[Floats, Floats]:
+        """``(sign * scores, weights)`` of the points in ``mask``, sorted by the former."""
+        if key not in self._sorted:
+            values = column if mask is None else column[mask]
+            w = self.weights if mask is None else self.weights[mask]  # type: ignore[index]
+            order = np.argsort(sign * values, kind="stable")
+            self._sorted[key] = (np.ascontiguousarray(sign * values[order]), np.ascontiguousarray(w[order]))  # type: ignore[index]
+        return self._sorted[key]  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ ranks and thresholds
+
+    def ranks(self, levels: Any, *, side: Side = "upper") -> NDArray[np.int64]:
+        """1-based ranks of the order statistics at ``levels`` (``0``: ``-inf``, ``n + 1``:
+        ``+inf``); ``(L,)``, or ``(n_cells, L)`` with Mondrian cells. Unweighted only.
+
+        Parameters
+        ----------
+        levels : float or sequence of float
+            Confidence levels in (0, 1).
+        side : {"upper", "lower"}, default="upper"
+        """
+        parsed, _ = parse_levels(levels)
+        _check_side(side)
+        if self.cells is None:
+            return np.array(
+                [conformal_rank(self.n_calibration, lv, side=side) for lv in parsed],
+                dtype=np.int64,
+            )
+        return np.array(
+            [[conformal_rank(int(c), lv, side=side) for lv in parsed] for c in self.cells.counts],
+            dtype=np.int64,
+        ).reshape(self.cells.n_cells, len(parsed))
+
+    def threshold(
+        self,
+        levels: Any,
+        *,
+        side: Side = "upper",
+        test: TestContext | None = None,
+        warn_all_cells: bool = False,
+    ) -> Floats:
+        """Conformal threshold(s) of the calibration scores.
+
+        Parameters
+        ----------
+        levels : float or sequence of float
+            Confidence levels in (0, 1), as the user gave them (two-column scores calibrate
+            each column at ``1 - a / 2`` themselves).
+        side : {"upper", "lower"}, default="upper"
+        test : TestContext, default=None
+            Per-test-point weights and/or Mondrian labels; without them the threshold is shared
+            by every test point.
+        warn_all_cells : bool, default=False
+            Warn about every cell too small for a level, not only the cells the test points use.
+
+        Returns
+        -------
+        thresholds : ndarray
+            ``(L,)`` shared, or ``(m, L)`` per test point (test weights or groups); two-column
+            scores add a last axis ``[lower side, upper side]``.
+
+        Warns
+        -----
+        ConformalWarning
+            Once per call, when the calibration set (or a cell) is too small for a level, with
+            the level the user asked for: the threshold is infinite, never clamped.
+        """
+        parsed = parse_levels(levels)[0] if not isinstance(levels, list) else levels
+        _check_side(side)
+        test = _EMPTY if test is None else test
+        tails = 2 if self.scores.ndim == 2 else 1
+        effective = [one_sided_level(lv) for lv in parsed] if tails == 2 else list(parsed)
+        codes = None
+        if self.cells is not None:
+            if test.groups is None:
+                raise ValueError(
+                    "this calibrator is Mondrian (groups): pass the test points' groups in "
+                    "TestContext(groups=...)."
+                )
+            codes = self.cells.lookup(np.asarray(test.groups).ravel())
+            used = np.zeros(self.cells.n_cells, dtype=bool)
+            used[codes[codes >= 0]] = True
+            self._warn_cells(parsed, tails, None if warn_all_cells else used)
+        elif self.weights is None:
+            warn_too_few(self.n_calibration, parsed, tails=tails, what=self.outcome)
+        if self.weights is None and test.weights is not None:
+            raise ValueError(
+                "test weights were given but the calibration scores have no weights; pass the "
+                "calibration weights too (np.ones(n) for an exchangeable calibration set)."
+            )
+        columns = [self.scores] if tails == 1 else [self.scores[:, 0], self.scores[:, 1]]
+        out = [
+            self._column(column, j, effective, side, test, codes) for j, column in enumerate(columns)
+        ]
+        if self.weights is not None:
+            self._warn_weighted(out, parsed)
+        return out[0] if tails == 1 else np.stack(out, axis=-1)
+
+    def _column(
+        self,
+        column: Floats,
+        j: int,
+        levels: list[Level],
+        side: Side,
+        test: TestContext,
+        codes: NDArray[np.int64] | None,
+    ) -> Floats:
+        if self.weights is None and codes is None:
+            ranks = np.array(
+                [conformal_rank(self.n_calibration, lv, side=side) for lv in levels], dtype=np.int64
+            )
+            if column.ndim == 1 and column is self.scores and "plain" in self._sorted:
+                padded = np.concatenate([[-np.inf], self._plain_sorted(), [np.inf]])
+                return padded[np.clip(ranks, 0, self.n_calibration + 1)]  # type: ignore[no-any-return]
+            return partitioned_order_statistics(np.ascontiguousarray(column), ranks)
+        if self.weights is None:
+            assert codes is not None and self.cells is not None
+            ranks_table = np.array(
+                [[conformal_rank(int(c), lv, side=side) for lv in levels] for c in self.cells.counts],
+                dtype=np.int64,
+            ).reshape(self.cells.n_cells, len(levels))
+            table = grouped_order_statistics(
+                np.ascontiguousarray(column), self.cells.codes, self.cells.n_cells, ranks_table
+            )
+            return _by_cell(table, codes, side)
+        return self._weighted(column, j, levels, side, test, codes)
+
+    def _weighted(
+        self,
+        column: Floats,
+        j: int,
+        levels: list[Level],
+        side: Side,
+        test: TestContext,
+        codes: NDArray[np.int64] | None,
+    ) -> Floats:
+        sign = 1.0 if side == "upper" else -1.0
+        level_values = np.array([float(lv) for lv in levels], dtype=np.float64)
+        assert self.weights is not None
+        per_point = test.weights is not None
+        tw_raw = None if test.weights is None else check_weights(test.weights, np.shape(test.weights)[0], "test weights")
+        scaled_w, tw = common_scale(self.weights, tw_raw)
+        if codes is None:
+            values, w = self._weighted_sorted(column, ("weighted", j, side), None, sign)
+            w = _rescaled(w, self.weights, scaled_w)
+            _check_mass(w.sum(), tw)
+            out = sign * weighted_quantiles(values, np.cumsum(w), tw, level_values, WEIGHT_RTOL)
+            return out if per_point else out[0]
+        assert self.cells is not None
+        m = codes.shape[0]
+        if tw.shape[0] == 1:
+            tw = np.full(m, tw[0])
+        elif tw.shape[0] != m:
+            raise ValueError(f"test weights have {tw.shape[0]} entries; expected {m}, one per test point.")
+        out = np.full((m, len(levels)), sign * np.inf)
+        for cell in np.unique(codes[codes >= 0]):  # a loop over cells, never over test points
+            mask = self.cells.codes == cell
+            values, w = self._weighted_sorted(column, ("weighted", j, side, int(cell)), mask, sign)
+            w = _rescaled(w, self.weights, scaled_w)
+            rows = np.flatnonzero(codes == cell)
+            _check_mass(w.sum(), tw[rows])
+            out[rows] = sign * weighted_quantiles(
+                values, np.cumsum(w), np.ascontiguousarray(tw[rows]), level_values, WEIGHT_RTOL
+            )
+        return out
+
+    def _warn_cells(self, levels: list[Level], tails: int, used: NDArray[np.bool_] | None) -> None:
+        """One warning naming the cells (used by the test points) too small for a level."""
+        assert self.cells is not None
+        warn_cells(self.cells, levels, tails=tails, used=used, what=self.outcome)
+
+    def _warn_weighted(self, out: list[Floats], levels: list[Level]) -> None:
+        infinite = np.zeros(out[0].shape[:-1] or (1,), dtype=bool)
+        for column in out:
+            infinite |= np.isinf(np.atleast_2d(column)).any(axis=-1).reshape(infinite.shape)
+        if infinite.any():
+            warn_conformal(
+                "the test point's own weight exceeds the calibration weight needed at "
+                f"confidence_level={float(max(levels)):g} for {int(infinite.sum())} test "
+                "point(s); their thresholds are infinite (add calibration data or lower the "
+                "level)"
+            )
+
+    # ------------------------------------------------------------------ p-values
+
+    def pvalues(
+        self,
+        test_scores: ArrayLike,
+        *,
+        test: TestContext | None = None,
+        smoothed: bool = False,
+        u: ArrayLike | None = None,
+        random_state: Any = None,
+    ) -> Floats:
+        """Conformal p-values of test scores against the calibration scores (of their cell).
+
+        ``(#{s_i >= t} + w) / (n + w)``, or smoothed ``(#{s_i > t} + u (#{s_i = t} + w)) /
+        (n + w)``; counts become weight sums when weighted (see
+        :mod:`conformal.calibration._pvalues`).
+
+        Parameters
+        ----------
+        test_scores : array-like of any shape (m, ...)
+        test : TestContext, default=None
+            Test weights (m,) and Mondrian labels (broadcast against ``test_scores``; a label
+            never seen in calibration gives p-value 1, or ``u`` smoothed).
+        smoothed : bool, default=False
+            Break ties (and the test point's own rank) with a uniform ``u``: exactly uniform
+            p-values at the truth.
+        u : array-like, default=None
+            The uniforms (broadcast against ``test_scores``); drawn from ``random_state`` when
+            ``smoothed`` and not given.
+        random_state : int, Generator or None, default=None
+
+        Returns
+        -------
+        pvalues : ndarray of the shape of ``test_scores``
+        """
+        t = np.asarray(test_scores, dtype=np.float64)
+        if np.isnan(t).any():
+            raise ValueError("test_scores contains NaN; conformity scores must be numbers.")
+        if self.scores.ndim != 1:
+            raise ValueError("p-values need one score per calibration point, not two columns.")
+        test = _EMPTY if test is None else test
+        uniforms: Floats | None = None
+        if smoothed:
+            uniforms = (
+                np.random.default_rng(random_state).random(t.shape)
+                if u is None
+                else np.broadcast_to(np.asarray(u, dtype=np.float64), t.shape)
+            )
+        if self.weights is None and test.weights is not None:
+            raise ValueError("test weights were given but the calibration scores have no weights.")
+        if self.cells is None:
+            return self._pvalues_in(None, t, uniforms, test.weights)
+        if test.groups is None:
+            raise ValueError("this calibrator is Mondrian: pass TestContext(groups=...).")
+        codes = np.broadcast_to(self.cells.lookup(np.asarray(test.groups), warn=False), t.shape)
+        out = np.empty(t.shape)
+        tw = None if test.weights is None else np.asarray(test.weights, dtype=np.float64)
+        for cell in np.unique(codes):
+            at = codes == cell
+            cell_u = None if uniforms is None else uniforms[at]
+            cell_tw = None
+            if tw is not None:
+                cell_tw = np.broadcast_to(tw.reshape(tw.shape + (1,) * (t.ndim - 1)), t.shape)[at]
+            out[at] = self._pvalues_in(int(cell), t[at], cell_u, cell_tw)
+        return out
+
+    def _pvalues_in(
+        self, cell: int | None, t: Floats, u: Floats | None, test_weights: ArrayLike | None
+    ) -> Floats:
+        """p-values of ``t`` against the scores of one cell (``None``: all; ``-1``: none)."""
+        if cell is not None and cell < 0:
+            values = self.scores[:0]
+            w = None if self.weights is None else self.weights[:0]
+        elif cell is None:
+            values, w = self.scores, self.weights
+        else:
+            mask = self.cells.codes == cell  # type: ignore[union-attr]
+            values = self.scores[mask]
+            w = None if self.weights is None else self.weights[mask]
+        key = ("pvalue", cell)
+        if key not in self._sorted:
+            order = np.argsort(values, kind="stable")
+            cumulative = None if w is None else np.concatenate([[0.0], np.cumsum(w[order])])
+            self._sorted[key] = (values[order], cumulative)
+        sorted_values, cumulative = self._sorted[key]
+        n = sorted_values.shape[0]
+        left = np.searchsorted(sorted_values, t, side="left")
+        right = np.searchsorted(sorted_values, t, side="right") if u is not None else None
+        if cumulative is None:
+            return pvalues_from_counts(n - left, None if right is None else n - right, n, u)
+        total = cumulative[-1]
+        mass = 1.0 if test_weights is None else np.asarray(test_weights, dtype=np.float64)
+        at_least = total - cumulative[left]
+        above = None if right is None else total - cumulative[right]
+        return pvalues_from_counts(at_least, above, total, u, mass)
+
+
+def warn_cells(
+    cells: MondrianCells,
+    levels: list[Level],
+    *,
+    tails: int = 1,
+    used: NDArray[np.bool_] | None = None,
+    what: str = "infinite intervals",
+    consequence: str = "",
+) -> None:
+    """The one "too few calibration points" warning for Mondrian cells, naming them."""
+    from ._levels import min_calibration_size
+
+    effective = {lv: (one_sided_level(lv) if tails == 2 else lv) for lv in levels}
+    worst = max(levels, key=lambda lv: min_calibration_size(effective[lv]))
+    needed = min_calibration_size(effective[worst])
+    short = cells.counts < needed
+    if used is not None:
+        short &= used
+    if not short.any():
+        return
+    if cells.n_cells == 1 and cells.unit == "all":
+        warn_too_few(int(cells.counts[0]), levels, tails=tails, what=what)
+        return
+    listed = np.flatnonzero(short)
+    shown = ", ".join(
+        f"{cells.describe(int(c))} has {int(cells.counts[c])} points" for c in listed[:5]
+    )
+    more = f" (and {len(listed) - 5} more)" if len(listed) > 5 else ""
+    per_tail = f" (each tail is calibrated at {float(effective[worst]):g})" if tails == 2 else ""
+    warn_conformal(
+        f"too few calibration points: {shown}{more}; confidence_level={float(worst):g} needs at "
+        f"least {needed} per {cells.unit}{per_tail} (or returns {what}){consequence}"
+    )
+
+
+def _check_side(side: str) -> None:
+    if side not in ("upper", "lower"):
+        raise ValueError(f"The 'side' parameter must be 'upper' or 'lower'. Got {side!r} instead.")
+
+
+def _by_cell(table: Floats, codes: NDArray[np.int64], side: Side) -> Floats:
+    """Each test point's row of the per-cell table; ``+-inf`` for the cell ``-1``."""
+    out = np.full((codes.shape[0], table.shape[1]), np.inf if side == "upper" else -np.inf)
+    seen = codes >= 0
+    out[seen] = table[codes[seen]]
+    return out
+
+
+def _rescaled(w_sorted: Floats, original: Floats, scaled: Floats) -> Floats:
+    """The sorted weights on the scale :func:`common_scale` chose (one factor for all)."""
+    if scaled is original:
+        return w_sorted
+    top = original.max() if original.size else 0.0
+    ratio = (scaled.max() / top) if top > 0 else 1.0
+    return w_sorted * ratio
+
+
+def _check_mass(total: float, test_weights: Floats) -> None:
+    if total <= 0.0 and (test_weights <= 0.0).any():
+        raise ValueError(
+            "the calibration weights sum to 0 and a test point's weight is 0: there is no mass "
+            "to calibrate with. Give some calibration points positive weight (or the test "
+            "point a positive weight)."
+        )

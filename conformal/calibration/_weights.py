@@ -1,0 +1,77 @@
+"""Weight arithmetic of weighted calibration: checks, the scale of fixed weights, no overflow.
+
+Two regimes (Barber, Candes, Ramdas and Tibshirani 2023; Tibshirani et al. 2019):
+
+- **fixed weights** (no test weight given): the guarantee of Barber et al. (2023, Theorem 2)
+  holds for calibration weights in ``[0, 1]`` with the test point weighing 1. Weights whose
+  maximum exceeds 1 are divided by that maximum, so that the heaviest calibration point weighs as
+  much as the test point; weights already in ``[0, 1]`` are used as given.
+- **test weights given** (likelihood ratios ``w(x)``, one per test point): the threshold depends
+  only on the ratios of all the weights, so calibration and test weights are divided by one
+  common power of two (at least their largest value; an exact division) before any sum: sums of huge weights never overflow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+Floats = NDArray[np.float64]
+
+__all__ = ["check_weights", "common_scale"]
+
+
+def check_weights(weights: ArrayLike, n: int, name: str) -> Floats:
+    """``weights`` as a finite, non-negative float64 array of ``n`` entries.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, the first offending entry and its value.
+    """
+    try:
+        values = np.ascontiguousarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be numbers (one non-negative weight per point). Got "
+            f"{np.asarray(weights).dtype} values instead."
+        ) from None
+    if values.ndim > 1:
+        values = values.ravel()
+    values = np.atleast_1d(values)
+    if values.shape[0] != n:
+        raise ValueError(f"{name} has {values.shape[0]} entries; expected {n}, one per point.")
+    bad = ~(np.isfinite(values) & (values >= 0))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{name} must be finite and non-negative; {name}[{first}] = {values[first]!r} "
+            f"({int(bad.sum())} such entr{'y' if bad.sum() == 1 else 'ies'}). Drop those points "
+            "or give them weight 0."
+        )
+    return values
+
+
+def common_scale(weights: Floats, test_weights: Floats | None) -> tuple[Floats, Floats]:
+    """Calibration and test weights on one safe scale (see the module docstring).
+
+    Returns
+    -------
+    weights : ndarray of shape (n,)
+    test_weights : ndarray of shape (m,)
+        ``[1.0]`` for fixed weights.
+    """
+    if test_weights is None:
+        top = float(weights.max()) if weights.size else 0.0
+        scaled = weights / top if top > 1.0 else weights
+        return scaled, np.ones(1)
+    top = max(
+        float(weights.max()) if weights.size else 0.0,
+        float(test_weights.max()) if test_weights.size else 0.0,
+    )
+    if top > 1.0:
+        # A power of two at least as large as every weight: dividing by it is exact, so the
+        # thresholds are bit-for-bit those of the unscaled weights whenever these do not overflow.
+        factor = 2.0 ** int(np.frexp(top)[1])
+        return weights / factor, test_weights / factor
+    return weights, test_weights
