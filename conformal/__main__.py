@@ -20,7 +20,8 @@ from typing import Any
 
 from . import __version__
 from .benchmark import (
-    format_table,
+    TASK_METRICS,
+    format_summary,
     get_method,
     list_methods,
     run_benchmark,
@@ -30,46 +31,6 @@ from .benchmark import (
 from .datasets import list_datasets
 
 DEFAULT_OUT = Path("benchmarks") / "results" / "main"
-TASKS = ("regression", "classification")
-#: What the printed and Markdown summaries show (``m`` stands for ``m_mean ± m_std``).
-SUMMARY_COLUMNS = (
-    "dataset",
-    "method",
-    "n_train",
-    "n_test",
-    "coverage",
-    "mean_width",
-    "normalized_width",
-    "fit_seconds",
-    "predict_seconds",
-)
-CLASSIFICATION_COLUMNS = (
-    "dataset",
-    "method",
-    "n_train",
-    "n_test",
-    "coverage",
-    "mean_set_size",
-    "class_coverage_gap",
-    "worst_class_coverage",
-    "fit_seconds",
-    "predict_seconds",
-)
-
-
-def _tables(summary: list[dict[str, Any]], *, markdown: bool = False) -> str:
-    """One table per task present in the summary (regression first)."""
-    regression = [r for r in summary if "mean_width_mean" in r]
-    classification = [r for r in summary if "mean_set_size_mean" in r]
-    parts = [
-        format_table(rows, columns, markdown=markdown)
-        for rows, columns in (
-            (regression, SUMMARY_COLUMNS),
-            (classification, CLASSIFICATION_COLUMNS),
-        )
-        if rows
-    ]
-    return "\n\n".join(parts)
 
 
 def _positive_int(text: str) -> int:
@@ -218,7 +179,7 @@ def _markdown(
         f"scikit-learn {sklearn.__version__}, numpy {numpy.__version__}, Python "
         f"{platform.python_version()} ({platform.system()} {platform.machine()}).",
         "",
-        _tables(summary, markdown=True),
+        format_summary(summary, markdown=True),
         "",
         "## Methods",
         "",
@@ -243,7 +204,10 @@ def _benchmark(args: argparse.Namespace) -> int:
         {
             "default": list_methods(default_only=True),
             "all": all_methods,
-            **{task: [m for m in all_methods if get_method(m).task == task] for task in TASKS},
+            **{
+                task: [m for m in all_methods if get_method(m).task == task]
+                for task in TASK_METRICS
+            },
         },
         "method",
     )
@@ -267,7 +231,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     write_csv(rows, out / "raw.csv")
     write_csv(summary, out / "summary.csv")
     (out / "summary.md").write_text(_markdown(summary, methods, args, seconds), encoding="utf-8")
-    print(_tables(summary))
+    print(format_summary(summary))
     print(
         f"\n{len(rows)} fits in {seconds:.1f} s; wrote raw.csv, summary.csv and summary.md to {out}"
     )

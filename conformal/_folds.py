@@ -14,6 +14,7 @@ from sklearn.model_selection import KFold, LeaveOneOut, StratifiedKFold, check_c
 
 from ._blocks import block_slices
 from ._validation import n_rows, seed_from, take
+from .base import fit_with_weights
 
 Split = tuple[NDArray[np.intp], NDArray[np.intp]]
 
@@ -109,16 +110,28 @@ def fold_assignment(splits: Sequence[Split], n: int) -> NDArray[np.int64]:
     return fold_of
 
 
-def _fit_one(estimator: Any, X: Any, y: NDArray, rows: NDArray[np.intp]) -> Any:
-    return estimator.fit(take(X, rows), y[rows])
+def _fit_one(
+    estimator: Any, X: Any, y: NDArray, rows: NDArray[np.intp], sample_weight: NDArray | None
+) -> Any:
+    weights = None if sample_weight is None else sample_weight[rows]
+    return fit_with_weights(estimator, take(X, rows), y[rows], weights)
 
 
 def fit_on_rows(
-    estimators: Iterable[Any], X: Any, y: NDArray, rows: Iterable[NDArray], n_jobs: int | None
+    estimators: Iterable[Any],
+    X: Any,
+    y: NDArray,
+    rows: Iterable[NDArray],
+    n_jobs: int | None,
+    sample_weight: NDArray | None = None,
 ) -> list[Any]:
-    """Clones of each estimator fitted on its rows of ``(X, y)``, through joblib, so that a
-    ``joblib.parallel_config`` backend (dask, ray) runs the fits where it runs them."""
-    jobs = (delayed(_fit_one)(clone(est), X, y, r) for est, r in zip(estimators, rows, strict=True))
+    """Clones of each estimator fitted on its rows of ``(X, y)`` (and of ``sample_weight``,
+    routed to the model's ``fit``), through joblib, so that a ``joblib.parallel_config``
+    backend (dask, ray) runs the fits where it runs them."""
+    jobs = (
+        delayed(_fit_one)(clone(est), X, y, r, sample_weight)
+        for est, r in zip(estimators, rows, strict=True)
+    )
     return list(Parallel(n_jobs=n_jobs)(jobs))
 
 

@@ -96,6 +96,14 @@ def split_indices(
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Indices of the training and calibration parts."""
     index = np.arange(n)
+    size = calibration_size
+    n_calibration = int(size) if isinstance(size, (int, np.integer)) else int(np.ceil(size * n))
+    if not 1 <= n_calibration <= n - 1:
+        raise ValueError(
+            f"calibration_size={calibration_size!r} leaves {n_calibration} of the {n} samples for "
+            f"calibration and {n - n_calibration} for training; both need at least one. Use a "
+            f"fraction in (0, 1) or an int from 1 to {n - 1}."
+        )
     train, calibration = train_test_split(
         index, test_size=calibration_size, random_state=seed_from(random_state)
     )
@@ -129,3 +137,14 @@ def take(data: Any, index: Sequence[int] | NDArray) -> Any:
         # conformal layer's own time when a leave-one-out fit takes rows n times).
         return data[np.asarray(index, dtype=np.intp)]
     return _safe_indexing(data, index)
+
+
+def check_sample_weight(
+    sample_weight: ArrayLike | None, n: int, name: str = "sample_weight"
+) -> NDArray[np.float64] | None:
+    """``None``, or ``n`` finite non-negative weights (checked at fit, for every row)."""
+    if sample_weight is None:
+        return None
+    from .calibration._weights import check_weights
+
+    return check_weights(sample_weight, n, name)

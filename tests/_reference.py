@@ -101,3 +101,24 @@ def venn_abers_upper(counts, positives):
         model = IsotonicRegression().fit(np.arange(k), ones / weights, sample_weight=weights)
         out[j] = model.predict([j])[0]
     return out
+
+
+def weighted_plus_quantile(
+    scores, weights, fold_of, centers_row, sign, test_weight, level, rtol=1e-12
+) -> float:
+    """Weighted plus bound, one test point, the naive way: build the n values
+    ``sign * centers_row[fold_of] + scores``, sort them (stably), accumulate their weights in
+    that order and return the first value whose running weight reaches
+    ``level * M - rtol * M`` (``M`` = total weight + ``test_weight``); ``+inf`` if none (the test
+    point's mass sits at ``+inf``)."""
+    values = sign * np.asarray(centers_row, dtype=np.float64)[np.asarray(fold_of)] + scores
+    weights = np.asarray(weights, dtype=np.float64)
+    order = np.argsort(values, kind="stable")
+    total = float(np.sum(weights)) + test_weight
+    target = level * total - rtol * total
+    running = 0.0
+    for i in order:
+        running += weights[i]
+        if running >= target:
+            return float(values[i])
+    return math.inf

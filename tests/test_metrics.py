@@ -513,14 +513,11 @@ def test_error_intervals_shape_names_the_shape_and_the_fix():
         mean_width([[0, 1, 2, 3], [0, 1, 2, 3]])
 
 
-def test_error_lower_above_upper():
-    with pytest.raises(
-        ValueError,
-        match=r"lower > upper in 1 interval\(s\) \(first: row 1, lower=3.0, upper=2.0\)",
-    ):
-        coverage([0.0, 0.0], [[0.0, 1.0], [3.0, 2.0]])
-    with pytest.raises(ValueError, match=r"first: row 0, level 1"):
-        mean_width([[[0.0, 1.0], [1.0, 0.0]]])
+def test_lower_above_upper_is_the_empty_interval_not_an_error():
+    # lower > upper is the empty set (CQR with a negative correction): it covers nothing and has
+    # width 0; see tests/metrics/test_empty_intervals.py for every metric.
+    assert coverage([0.0, 0.0], [[0.0, 1.0], [3.0, 2.0]]) == 0.5
+    assert mean_width([[[0.0, 1.0], [1.0, 0.0]]]).tolist() == [1.0, 0.0]
 
 
 def test_error_nan_in_y():

@@ -16,6 +16,98 @@ from ._config import jit, jit_parallel
 
 _SMALL = 16  # below this many elements a sort beats further partitioning
 
+# Arguments of compiled helpers are typed at each call site, and a literal (``0``, ``True``) or a
+# variable that starts as one (``m = 0`` then ``m += 1``) makes numba compile the helper once more
+# for ``Literal[int](0)``: up to three copies of one helper, each a second or more of a cold start.
+# These are typed values, not literals, so each helper compiles once.
+_ZERO = np.int64(0)
+_LEFT = np.bool_(False)  # _first_above: first value >= pivot
+_RIGHT = np.bool_(True)  # _first_above: first value > pivot
+
+
+_QUICKSORT_SMALL = 15  # numba's SMALL_QUICKSORT: ranges up to this (high - low) are insertion-sorted
+_QUICKSORT_STACK = 100  # numba's MAX_STACK
+
+
+@jit
+def _partition(a, low, high):  # pragma: no cover - compiled
+    """Numba's quicksort partition of ``a[low:high + 1]`` (inclusive bounds), pivot index out."""
+    mid = (low + high) >> 1
+    if a[mid] < a[low]:
+        a[low], a[mid] = a[mid], a[low]
+    if a[high] < a[mid]:
+        a[high], a[mid] = a[mid], a[high]
+    if a[mid] < a[low]:
+        a[low], a[mid] = a[mid], a[low]
+    pivot = a[mid]
+    a[high], a[mid] = a[mid], a[high]
+    i = low
+    j = high - 1
+    while True:
+        while i < high and a[i] < pivot:
+            i += 1
+        while j >= low and pivot < a[j]:
+            j -= 1
+        if i >= j:
+            break
+        a[i], a[j] = a[j], a[i]
+        i += 1
+        j -= 1
+    a[i], a[high] = a[high], a[i]
+    return i
+
+
+@jit
+def _insertion_sort(a, low, high):  # pragma: no cover - compiled
+    """Numba's insertion sort of ``a[low:high + 1]`` (inclusive bounds)."""
+    for i in range(low + 1, high + 1):
+        v = a[i]
+        j = i
+        while j > low and v < a[j - 1]:
+            a[j] = a[j - 1]
+            j -= 1
+        a[j] = v
+
+
+@jit
+def _sort_range(a, lo, hi):  # pragma: no cover - compiled
+    """Sort ``a[lo:hi]`` in place, moving elements exactly as ``a[lo:hi] = np.sort(a[lo:hi])``
+    does (a transcription of numba's ``quicksort.run_quicksort1`` for float arrays, NaN-free).
+
+    Written out because compiling ``np.sort`` and the slice assignment (its shape check builds
+    an error message from strings) took about 3 s of every cold start; this compiles in a
+    fraction of that and leaves the same arrangement (so even the sign of a zero is unchanged).
+    """
+    low = lo
+    high = hi - 1
+    if high - low < _QUICKSORT_SMALL:  # the common case: no stack
+        _insertion_sort(a, low, high)
+        return
+    stack_low = np.empty(_QUICKSORT_STACK, dtype=np.int64)
+    stack_high = np.empty(_QUICKSORT_STACK, dtype=np.int64)
+    stack_low[0] = low
+    stack_high[0] = high
+    n = 1
+    while n > 0:
+        n -= 1
+        low = stack_low[n]
+        high = stack_high[n]
+        while high - low >= _QUICKSORT_SMALL:
+            i = _partition(a, low, high)
+            if high - i > i - low:  # push the larger part, iterate on the smaller
+                if high > i:
+                    stack_low[n] = i + 1
+                    stack_high[n] = high
+                    n += 1
+                high = i - 1
+            else:
+                if i > low:
+                    stack_low[n] = low
+                    stack_high[n] = i - 1
+                    n += 1
+                low = i + 1
+        _insertion_sort(a, low, high)
+
 
 @jit
 def _select_inplace(a, lo, hi, k):  # pragma: no cover - compiled
@@ -26,7 +118,7 @@ def _select_inplace(a, lo, hi, k):  # pragma: no cover - compiled
     limit = 2 * int(np.log2(hi - lo + 1)) + 8
     while hi - lo > _SMALL:
         if depth > limit:
-            a[lo:hi] = np.sort(a[lo:hi])
+            _sort_range(a, lo, hi)
             return
         depth += 1
         mid = (lo + hi - 1) // 2
@@ -56,7 +148,7 @@ def _select_inplace(a, lo, hi, k):  # pragma: no cover - compiled
             lo = i
         else:
             return
-    a[lo:hi] = np.sort(a[lo:hi])
+    _sort_range(a, lo, hi)
 
 
 @jit
@@ -65,11 +157,21 @@ def _select_ranks(buffer, ranks, out):  # pragma: no cover - compiled
 
     ``ranks`` need not be sorted; each selection only searches to the right of the previous one
     when ranks are visited in increasing order, so several levels cost little more than one.
+    The visiting order is a stable insertion argsort of the ranks (what ``np.argsort`` does for
+    fewer than 16 ranks; not ``np.argsort`` itself, whose compilation cost a second of cold start).
     """
     n = buffer.shape[0]
-    order = np.argsort(ranks)
-    lo = 0
-    for t in range(ranks.shape[0]):
+    n_ranks = ranks.shape[0]
+    order = np.empty(n_ranks, dtype=np.int64)
+    for t in range(n_ranks):
+        current = ranks[t]
+        u = t
+        while u > 0 and current < ranks[order[u - 1]]:
+            order[u] = order[u - 1]
+            u -= 1
+        order[u] = t
+    lo = _ZERO
+    for t in range(n_ranks):
         r = ranks[order[t]]
         if r < 1:
             out[order[t]] = -np.inf
@@ -219,7 +321,7 @@ def _sort_candidates(keys, order, m):  # pragma: no cover - compiled
             _sift_down(keys, order, root, m)
         for end in range(m - 1, 0, -1):
             order[0], order[end] = order[end], order[0]
-            _sift_down(keys, order, 0, end)
+            _sift_down(keys, order, _ZERO, end)
         return
     for t in range(1, m):
         current = order[t]
@@ -325,12 +427,12 @@ def _union_select(
     total = 0
     for k in range(n_folds):
         a, b = starts[k], starts[k + 1]
-        lo[k] = _first_above(sorted_scores, shift[k], a, b, anchor[k], left, False)
-        hi[k] = _first_above(sorted_scores, shift[k], lo[k], b, anchor[k], right, True)
+        lo[k] = _first_above(sorted_scores, shift[k], a, b, anchor[k], left, _LEFT)
+        hi[k] = _first_above(sorted_scores, shift[k], lo[k], b, anchor[k], right, _RIGHT)
         target -= lo[k] - starts[k]
         total += hi[k] - lo[k]
     while total > _GATHER:
-        m = 0
+        m = _ZERO
         for k in range(n_folds):
             width = hi[k] - lo[k]
             if width > 0:
@@ -349,8 +451,8 @@ def _union_select(
         less_equal = 0
         for k in range(n_folds):
             middle = lo[k] + (hi[k] - lo[k] - 1) // 2
-            below[k] = _first_above(sorted_scores, shift[k], lo[k], hi[k], middle, pivot, False)
-            upto[k] = _first_above(sorted_scores, shift[k], below[k], hi[k], below[k], pivot, True)
+            below[k] = _first_above(sorted_scores, shift[k], lo[k], hi[k], middle, pivot, _LEFT)
+            upto[k] = _first_above(sorted_scores, shift[k], below[k], hi[k], below[k], pivot, _RIGHT)
             less += below[k] - lo[k]
             less_equal += upto[k] - lo[k]
         if target <= less:
@@ -364,12 +466,12 @@ def _union_select(
                 lo[k] = upto[k]
             target -= less_equal
             total -= less_equal
-    m = 0
+    m = _ZERO
     for k in range(n_folds):
         for i in range(lo[k], hi[k]):
             gather[m] = shift[k] + sorted_scores[i]
             m += 1
-    _select_inplace(gather, 0, m, target - 1)
+    _select_inplace(gather, _ZERO, m, target - 1)
     return gather[target - 1]
 
 
@@ -406,9 +508,9 @@ def union_order_statistics(sorted_scores, starts, shifts, sign, ranks):  # pragm
     pooled = order_statistics(sorted_scores, ranks)
     anchors = np.empty((n_levels, n_folds), dtype=np.int64)
     for t in range(n_levels):
-        for k in range(n_folds):
-            block_scores = sorted_scores[starts[k] : starts[k + 1]]
-            anchors[t, k] = starts[k] + np.searchsorted(block_scores, pooled[t])
+        for k in range(n_folds):  # np.searchsorted(block, pooled[t]), without compiling it
+            a, b = starts[k], starts[k + 1]
+            anchors[t, k] = _first_above(sorted_scores, 0.0, a, b, a, pooled[t], _LEFT)
     n_blocks = (m + _BLOCK - 1) // _BLOCK
     for block in prange(n_blocks):
         lo = np.empty(n_folds, dtype=np.int64)

@@ -12,10 +12,8 @@ formula), ``_calibrator`` (:class:`Calibrator`, :class:`TestContext`), ``_quanti
 """
 
 from ._calibrator import Calibrator, TestContext
-from ._distribution import ConformalPredictiveDistribution
-from ._plus import PlusCalibration
-from ._venn_abers import VennAbersCalibrator
 from ._cells import MondrianCells, plain
+from ._distribution import ConformalPredictiveDistribution
 from ._levels import (
     Level,
     conformal_rank,
@@ -26,16 +24,27 @@ from ._levels import (
     quantile_rank,
     warn_too_few,
 )
+from ._plus import PlusCalibration
 from ._quantile import conformal_quantile
+from ._venn_abers import VennAbersCalibrator
 
 __all__ = [
     "Calibrator",
     "ConformalPredictiveDistribution",
+    "Level",
     "MondrianCells",
+    "PlusCalibration",
     "TestContext",
+    "VennAbersCalibrator",
     "conformal_quantile",
     "conformal_rank",
+    "exact_level",
     "min_calibration_size",
+    "one_sided_level",
+    "parse_levels",
+    "plain",
+    "quantile_rank",
+    "warn_too_few",
 ]
 
 # Old private spellings, kept until every caller in the package moves to the new names.

@@ -100,7 +100,9 @@ def _check_scores(scores: ArrayLike, name: str = "scores") -> Floats:
             f"scores). Got shape {values.shape} instead."
         )
     if np.isnan(values).any():
-        raise ValueError(f"{name} contains NaN; conformity scores must be numbers (inf is allowed).")
+        raise ValueError(
+            f"{name} contains NaN; conformity scores must be numbers (inf is allowed)."
+        )
     return values
 
 
@@ -228,7 +230,9 @@ class Calibrator:
                 "weights must be given to append exactly when the calibrator is weighted."
             )
         if (groups is None) != (self.cells is None):
-            raise ValueError("groups must be given to append exactly when the calibrator is Mondrian.")
+            raise ValueError(
+                "groups must be given to append exactly when the calibrator is Mondrian."
+            )
         if self.folds is not None:
             raise ValueError("a cross-conformal (folds) calibrator cannot be appended to.")
         k = new.shape[0]
@@ -253,13 +257,18 @@ class Calibrator:
             self._sorted["plain"] = np.sort(self.scores)
         return self._sorted["plain"]  # type: ignore[no-any-return]
 
-    def _weighted_sorted(self, column: Floats, key: Any, mask: NDArray | None, sign: float) -> tuple[Floats, Floats]:
+    def _weighted_sorted(
+        self, column: Floats, key: Any, mask: NDArray | None, sign: float
+    ) -> tuple[Floats, Floats]:
         """``(sign * scores, weights)`` of the points in ``mask``, sorted by the former."""
         if key not in self._sorted:
             values = column if mask is None else column[mask]
             w = self.weights if mask is None else self.weights[mask]  # type: ignore[index]
             order = np.argsort(sign * values, kind="stable")
-            self._sorted[key] = (np.ascontiguousarray(sign * values[order]), np.ascontiguousarray(w[order]))  # type: ignore[index]
+            self._sorted[key] = (
+                np.ascontiguousarray(sign * values[order]),
+                np.ascontiguousarray(w[order]),
+            )  # type: ignore[index]
         return self._sorted[key]  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ ranks and thresholds
@@ -273,6 +282,12 @@ class Calibrator:
         levels : float or sequence of float
             Confidence levels in (0, 1).
         side : {"upper", "lower"}, default="upper"
+            Rank of the upper (``ceil((n + 1) level)``) or lower order statistic.
+
+        Returns
+        -------
+        ndarray of int64, shape (L,) or (n_cells, L)
+            The ranks, one per level (per cell with Mondrian cells).
         """
         parsed, _ = parse_levels(levels)
         _check_side(side)
@@ -320,7 +335,7 @@ class Calibrator:
             Once per call, when the calibration set (or a cell) is too small for a level, with
             the level the user asked for: the threshold is infinite, never clamped.
         """
-        parsed = parse_levels(levels)[0] if not isinstance(levels, list) else levels
+        parsed = parse_levels(levels)[0]
         _check_side(side)
         test = _EMPTY if test is None else test
         tails = 2 if self.scores.ndim == 2 else 1
@@ -345,10 +360,82 @@ class Calibrator:
             )
         columns = [self.scores] if tails == 1 else [self.scores[:, 0], self.scores[:, 1]]
         out = [
-            self._column(column, j, effective, side, test, codes) for j, column in enumerate(columns)
+            self._column(column, j, effective, side, test, codes)
+            for j, column in enumerate(columns)
         ]
         if self.weights is not None:
             self._warn_weighted(out, parsed)
+        return out[0] if tails == 1 else np.stack(out, axis=-1)
+
+    def cell_thresholds(
+        self,
+        levels: Any,
+        *,
+        side: Side = "upper",
+        used: ArrayLike | None = None,
+        consequence: str = "",
+    ) -> Floats:
+        """The threshold of every Mondrian cell, as a table the caller indexes itself.
+
+        Row ``c`` is calibrated on the scores of cell ``c`` alone; an empty cell, or one too
+        small for a level, has an infinite threshold. For callers whose test point meets a
+        different cell for each candidate answer (a classifier calibrated by class, or by
+        (group, class) pair), where :meth:`threshold` would need one test point per
+        (row, class). Unweighted calibrators only.
+
+        Parameters
+        ----------
+        levels : float or sequence of float
+            Confidence levels in (0, 1).
+        side : {"upper", "lower"}, default="upper"
+        used : array-like of bool of shape (n_cells,), default=None
+            The cells the caller will read: the warning names only those (every cell when
+            ``None``). The table holds every cell either way.
+        consequence : str, default=""
+            Appended to the warning: what the infinite thresholds mean to the user.
+
+        Returns
+        -------
+        table : ndarray of shape (n_cells, L)
+            Two-column scores add a last axis ``[lower side, upper side]``.
+
+        Warns
+        -----
+        ConformalWarning
+            Once per call, naming the used cells too small for a level (:func:`warn_cells`).
+
+        Examples
+        --------
+        >>> cal = Calibrator(np.arange(1.0, 13.0), groups=[0] * 9 + [1] * 3)
+        >>> cal.cell_thresholds([0.5, 0.9], used=[True, False])  # cell 1: 3 points, no warning
+        array([[ 5.,  9.],
+               [11., inf]])
+        """
+        if self.cells is None or self.weights is not None:
+            raise ValueError(
+                "cell_thresholds needs an unweighted Mondrian calibrator: "
+                "Calibrator(scores, groups=...) without weights."
+            )
+        parsed: list[Level] = (
+            list(parse_levels(levels)[0]) if not isinstance(levels, list) else levels
+        )
+        _check_side(side)
+        mask = None if used is None else np.asarray(used, dtype=bool)
+        if mask is not None and mask.shape != (self.cells.n_cells,):
+            raise ValueError(
+                f"used must be a boolean mask of shape ({self.cells.n_cells},), one entry per "
+                f"cell. Got shape {mask.shape} instead."
+            )
+        tails = 2 if self.scores.ndim == 2 else 1
+        warn_cells(
+            self.cells, parsed, tails=tails, used=mask, what=self.outcome, consequence=consequence
+        )
+        effective: list[Level] = (
+            [one_sided_level(lv) for lv in parsed] if tails == 2 else list(parsed)
+        )
+        every = np.arange(self.cells.n_cells, dtype=np.int64)
+        columns = [self.scores] if tails == 1 else [self.scores[:, 0], self.scores[:, 1]]
+        out = [self._column(c, j, effective, side, _EMPTY, every) for j, c in enumerate(columns)]
         return out[0] if tails == 1 else np.stack(out, axis=-1)
 
     def _column(
@@ -371,7 +458,10 @@ class Calibrator:
         if self.weights is None:
             assert codes is not None and self.cells is not None
             ranks_table = np.array(
-                [[conformal_rank(int(c), lv, side=side) for lv in levels] for c in self.cells.counts],
+                [
+                    [conformal_rank(int(c), lv, side=side) for lv in levels]
+                    for c in self.cells.counts
+                ],
                 dtype=np.int64,
             ).reshape(self.cells.n_cells, len(levels))
             table = grouped_order_statistics(
@@ -393,7 +483,11 @@ class Calibrator:
         level_values = np.array([float(lv) for lv in levels], dtype=np.float64)
         assert self.weights is not None
         per_point = test.weights is not None
-        tw_raw = None if test.weights is None else check_weights(test.weights, np.shape(test.weights)[0], "test weights")
+        tw_raw = (
+            None
+            if test.weights is None
+            else check_weights(test.weights, np.shape(test.weights)[0], "test weights")
+        )
         scaled_w, tw = common_scale(self.weights, tw_raw)
         if codes is None:
             values, w = self._weighted_sorted(column, ("weighted", j, side), None, sign)
@@ -406,7 +500,9 @@ class Calibrator:
         if tw.shape[0] == 1:
             tw = np.full(m, tw[0])
         elif tw.shape[0] != m:
-            raise ValueError(f"test weights have {tw.shape[0]} entries; expected {m}, one per test point.")
+            raise ValueError(
+                f"test weights have {tw.shape[0]} entries; expected {m}, one per test point."
+            )
         out = np.full((m, len(levels)), sign * np.inf)
         for cell in np.unique(codes[codes >= 0]):  # a loop over cells, never over test points
             mask = self.cells.codes == cell
@@ -435,6 +531,73 @@ class Calibrator:
                 "point(s); their thresholds are infinite (add calibration data or lower the "
                 "level)"
             )
+
+    # ------------------------------------------------------------------ plus bounds
+
+    def plus(
+        self,
+        centers: ArrayLike,
+        levels: Any,
+        *,
+        upper_centers: ArrayLike | None = None,
+        test: TestContext | None = None,
+        warn: bool = True,
+    ) -> Floats:
+        """Cross-conformal plus intervals (CV+, jackknife+, J+aB; Barber et al. 2021).
+
+        With out-of-fold scores ``R_i`` (of the fold ``k(i)`` given as ``folds``) and, at a test
+        point, the centres ``c_k`` of the fold models: the lower bound is the
+        ``floor(a (n + 1))``-th smallest of ``c_{k(i)} - R_i`` (``-inf`` at rank 0), the upper
+        bound the ``ceil((1 - a)(n + 1))``-th smallest of ``c_{k(i)} + R_i`` (``+inf`` past
+        ``n``). Two-column scores give the lower bound from the first column and the upper from
+        the second, each at ``1 - a / 2``. No ``(m, n)`` matrix is built (see
+        :class:`~conformal.calibration._plus.PlusCalibration`).
+
+        Parameters
+        ----------
+        centers : array-like of shape (m, n_folds)
+            Each fold model's prediction at each test point (the lower centres when
+            ``upper_centers`` is given).
+        levels : float or sequence of float
+        upper_centers : array-like of shape (m, n_folds), default=None
+            Centres of the upper bound when they differ (cross-conformalized quantile
+            regression).
+        test : TestContext, default=None
+            Unused for unweighted calibrators (reserved for per-test-point weights).
+        warn : bool, default=True
+            Issue the too-few-points warning (callers working in row blocks warn once).
+
+        Returns
+        -------
+        intervals : ndarray of shape (m, L, 2)
+        """
+        if self.folds is None:
+            raise ValueError("plus bounds need the fold of each score: Calibrator(..., folds=...).")
+        if self.weights is not None or self.cells is not None:
+            raise ValueError(
+                "plus bounds with weights or Mondrian cells are not supported: use split "
+                "calibration (SplitConformalRegressor) for weighted or Mondrian intervals."
+            )
+        parsed = parse_levels(levels)[0]
+        tails = 2 if self.scores.ndim == 2 else 1
+        if warn:
+            warn_too_few(self.n_calibration, parsed, tails=tails, what=self.outcome)
+        if "plus" not in self._sorted:
+            from ._plus import PlusCalibration
+
+            columns = [self.scores] if tails == 1 else [self.scores[:, 0], self.scores[:, 1]]
+            self._sorted["plus"] = tuple(
+                PlusCalibration(column, self.folds, int(self.n_folds or 1)) for column in columns
+            )
+        calibrations = self._sorted["plus"]
+        lower_c = np.asarray(centers, dtype=np.float64)
+        upper_c = lower_c if upper_centers is None else np.asarray(upper_centers, dtype=np.float64)
+        if tails == 1:
+            return calibrations[0].intervals(lower_c, parsed, upper_c)  # type: ignore[no-any-return]
+        side = [one_sided_level(lv) for lv in parsed]
+        return np.stack(
+            [calibrations[0].lower(lower_c, side), calibrations[1].upper(upper_c, side)], axis=-1
+        )
 
     # ------------------------------------------------------------------ p-values
 

@@ -17,7 +17,18 @@ __all__ = ["MondrianCells", "plain"]
 
 
 def plain(label: object) -> object:
-    """A label as the user wrote it (``0``, not ``np.int64(0)``)."""
+    """A label as the user wrote it (``0``, not ``np.int64(0)``).
+
+    Parameters
+    ----------
+    label : object
+        A label, possibly a NumPy scalar.
+
+    Returns
+    -------
+    object
+        The Python scalar of a NumPy scalar, else ``label`` unchanged.
+    """
     return label.item() if isinstance(label, np.generic) else label
 
 
@@ -91,7 +102,10 @@ class MondrianCells:
             # Every cell is known in advance (e.g. every class), empty ones included.
             self.known = np.asarray(categories)
             codes = np.searchsorted(self.known, values)
-            if values.size and not (self.known[np.minimum(codes, len(self.known) - 1)] == values).all():
+            if (
+                values.size
+                and not (self.known[np.minimum(codes, len(self.known) - 1)] == values).all()
+            ):
                 raise ValueError(f"{name} holds labels outside its categories.")
         else:
             try:
@@ -111,7 +125,25 @@ class MondrianCells:
 
     def lookup(self, test_labels: ArrayLike, *, warn: bool = True) -> NDArray[np.int64]:
         """The cell of each test label (any shape), ``-1`` for labels never calibrated (with
-        one :class:`~conformal.ConformalWarning` naming them)."""
+        one :class:`~conformal.ConformalWarning` naming them).
+
+        Parameters
+        ----------
+        test_labels : array-like of any shape
+            Labels of the test points.
+        warn : bool, default=True
+            Whether to warn about labels never seen in calibration.
+
+        Returns
+        -------
+        ndarray of int64, same shape as ``test_labels``
+            Cell index of each label in ``[0, n_cells)``, or ``-1`` if never calibrated.
+
+        Raises
+        ------
+        ValueError
+            If a test label is NaN or cannot be compared with the calibration labels.
+        """
         labels = np.asarray(test_labels)
         nan = _has_nan(labels.ravel())
         if nan.any():
@@ -141,4 +173,16 @@ class MondrianCells:
         return codes
 
     def describe(self, cell: int) -> str:
+        """The display name of a cell (e.g. ``"group 'a'"``).
+
+        Parameters
+        ----------
+        cell : int
+            Cell index in ``[0, n_cells)``.
+
+        Returns
+        -------
+        str
+            The name of the cell, as given by ``names`` or built from its label.
+        """
         return self.names[cell]

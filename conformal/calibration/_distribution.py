@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -463,6 +463,18 @@ class ConformalPredictiveDistribution:
     def support(self, centers: ArrayLike, *, scale: ArrayLike | None = None) -> Floats:
         """The sorted ``C_i`` of every test point: an ``(m, n)`` array (memory ``8 m n`` bytes).
 
+        Parameters
+        ----------
+        centers : array-like of shape (m,) or (m, n_folds)
+            Point predictions of the test points (one column per fold in the cross form).
+        scale : array-like of shape (m,), default=None
+            Per-point scale multiplying the residuals; ``None`` for no scaling.
+
+        Returns
+        -------
+        ndarray of shape (m, n)
+            Row ``j``: the ``n`` values ``centers[j] + scale[j] * r_i``, sorted.
+
         Examples
         --------
         >>> from conformal.calibration import ConformalPredictiveDistribution
@@ -525,5 +537,3 @@ class ConformalPredictiveDistribution:
             atoms = self.support(c[rows], scale=block_scale)
             out[rows] = crps_sorted(target[rows], atoms, weights)
         return out
-
-

@@ -35,7 +35,18 @@ Side = Literal["upper", "lower"]
 
 def exact_level(confidence_level: Any) -> Fraction:
     """``confidence_level`` as an exact fraction (a float as the shortest decimal that
-    round-trips; a ``Decimal`` or ``Fraction`` as it is)."""
+    round-trips; a ``Decimal`` or ``Fraction`` as it is).
+
+    Parameters
+    ----------
+    confidence_level : float, Decimal or Fraction
+        A level, e.g. ``0.9``.
+
+    Returns
+    -------
+    Fraction
+        The level as typed, e.g. ``Fraction(9, 10)`` for ``0.9``.
+    """
     if isinstance(confidence_level, Fraction):
         return confidence_level
     if isinstance(confidence_level, Decimal):
@@ -44,7 +55,18 @@ def exact_level(confidence_level: Any) -> Fraction:
 
 
 def one_sided_level(confidence_level: Level) -> Fraction:
-    """The level of each side when the miscoverage ``a`` is split evenly: ``1 - a / 2``."""
+    """The level of each side when the miscoverage ``a`` is split evenly: ``1 - a / 2``.
+
+    Parameters
+    ----------
+    confidence_level : float or Fraction
+        The two-sided level ``1 - a``.
+
+    Returns
+    -------
+    Fraction
+        The one-sided level ``1 - a / 2``, exact.
+    """
     return 1 - (1 - exact_level(confidence_level)) / 2
 
 
@@ -162,7 +184,22 @@ def conformal_rank(n: int, confidence_level: Level, *, side: Side = "upper") -> 
 def quantile_rank(n: int, p: Level, side: Literal["central", "lower", "upper"]) -> int:
     """Rank (0 means ``-inf``, ``n + 1`` means ``+inf``) of the ``p``-quantile of ``n`` values
     with the conformal rounding: ``"upper"`` ``ceil(p (n + 1))``, ``"lower"``
-    ``floor(p (n + 1))``, ``"central"`` lower below 1/2 and upper from 1/2 on."""
+    ``floor(p (n + 1))``, ``"central"`` lower below 1/2 and upper from 1/2 on.
+
+    Parameters
+    ----------
+    n : int
+        Number of values.
+    p : float or Fraction
+        Probability of the quantile, in (0, 1).
+    side : {"central", "lower", "upper"}
+        Rounding of the rank, as above.
+
+    Returns
+    -------
+    int
+        The 1-based rank, in ``[0, n + 1]``.
+    """
     p = exact_level(p)
     if side == "upper" or (side == "central" and p >= Fraction(1, 2)):
         return conformal_rank(n, p, side="upper")
@@ -171,6 +208,16 @@ def quantile_rank(n: int, p: Level, side: Literal["central", "lower", "upper"]) 
 
 def min_calibration_size(confidence_level: Level) -> int:
     """Smallest calibration set whose threshold at ``confidence_level`` is finite.
+
+    Parameters
+    ----------
+    confidence_level : float or Fraction
+        The level, in (0, 1).
+
+    Returns
+    -------
+    int
+        ``ceil(level / (1 - level))``: the smallest ``n`` with ``ceil(level (n + 1)) <= n``.
 
     Examples
     --------
@@ -220,9 +267,7 @@ def warn_too_few(
     worst = max(short, key=lambda lv: min_calibration_size(effective[lv]))
     needed = min_calibration_size(effective[worst])
     label = worst if shown is None else list(shown)[list(levels).index(worst)]
-    per_tail = (
-        f" (each tail is calibrated at {float(effective[worst]):g})" if tails == 2 else ""
-    )
+    per_tail = f" (each tail is calibrated at {float(effective[worst]):g})" if tails == 2 else ""
     warn_conformal(
         f"calibration set{where} has {n} points; {name}={float(label):g} needs at least "
         f"{needed}{per_tail} (or returns {what})"

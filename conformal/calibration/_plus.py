@@ -25,6 +25,7 @@ from .._blocks import use_union
 from .._kernels.quantile import shifted_order_statistics, union_order_statistics
 from ._levels import Level, conformal_rank
 
+
 class PlusCalibration:
     """Out-of-fold scores with the fold of each point, sorted once for the union kernel.
 
@@ -58,7 +59,20 @@ class PlusCalibration:
             self.starts = np.searchsorted(self.fold_of[order], folds).astype(np.int64)
 
     def ranks(self, levels: Sequence[Level]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """Ranks for the kernel: upper bounds, and mirrored lower bounds (``n + 1 - r``)."""
+        """Ranks for the kernel: upper bounds, and mirrored lower bounds (``n + 1 - r``).
+
+        Parameters
+        ----------
+        levels : sequence of float or Fraction
+            Confidence levels in (0, 1), already parsed.
+
+        Returns
+        -------
+        upper : ndarray of int64, shape (n_levels,)
+            Rank of each upper bound among ``c + R_i``.
+        lower : ndarray of int64, shape (n_levels,)
+            Rank of each lower bound among ``-(c - R_i)`` (mirrored).
+        """
         n = self.scores.shape[0]
         upper = [conformal_rank(n, lv, side="upper") for lv in levels]
         lower = [n + 1 - conformal_rank(n, lv, side="lower") for lv in levels]
@@ -76,12 +90,38 @@ class PlusCalibration:
 
     def lower(self, centers: NDArray, levels: Sequence[Level]) -> NDArray[np.float64]:
         """Lower plus bounds ``(n_test, n_levels)``: the ``floor(a (n + 1))``-th smallest of
-        ``c_{k(i)}(x) - R_i``."""
+        ``c_{k(i)}(x) - R_i``.
+
+        Parameters
+        ----------
+        centers : ndarray of shape (n_test, n_folds)
+            Value of each fold's model at each test point.
+        levels : sequence of float or Fraction
+            Confidence levels in (0, 1), already parsed.
+
+        Returns
+        -------
+        ndarray of shape (n_test, n_levels)
+            The bounds; ``-inf`` where ``n`` is too small for the level.
+        """
         return -self._select(centers, -1.0, self.ranks(levels)[1])
 
     def upper(self, centers: NDArray, levels: Sequence[Level]) -> NDArray[np.float64]:
         """Upper plus bounds ``(n_test, n_levels)``: the ``ceil((1 - a)(n + 1))``-th smallest of
-        ``c_{k(i)}(x) + R_i``."""
+        ``c_{k(i)}(x) + R_i``.
+
+        Parameters
+        ----------
+        centers : ndarray of shape (n_test, n_folds)
+            Value of each fold's model at each test point.
+        levels : sequence of float or Fraction
+            Confidence levels in (0, 1), already parsed.
+
+        Returns
+        -------
+        ndarray of shape (n_test, n_levels)
+            The bounds; ``+inf`` where ``n`` is too small for the level.
+        """
         return self._select(centers, 1.0, self.ranks(levels)[0])
 
     def intervals(
@@ -95,6 +135,20 @@ class PlusCalibration:
         ``lower_centers`` (and ``upper_centers``, the same by default) are ``(n_test, K)``: the
         value of each fold's model at each test point. Infinite bounds come without a warning;
         the caller warns once per call (see :func:`conformal.calibration.warn_too_few`).
+
+        Parameters
+        ----------
+        lower_centers : ndarray of shape (n_test, n_folds)
+            Fold models' values for the lower bounds.
+        levels : sequence of float or Fraction
+            Confidence levels in (0, 1), already parsed.
+        upper_centers : ndarray of shape (n_test, n_folds), default=None
+            Fold models' values for the upper bounds; ``lower_centers`` if None.
+
+        Returns
+        -------
+        ndarray of shape (n_test, n_levels, 2)
+            Lower and upper bound of each test point at each level.
         """
         upper_centers = lower_centers if upper_centers is None else upper_centers
         return np.stack(

@@ -27,6 +27,13 @@ class VennAbersCalibrator:
 
     The isotonic values for a test point at each distinct calibration score (and in each gap
     between two of them) are computed once; :meth:`predict` is a binary search per test score.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n,)
+        Calibration scores (higher means more likely label 1); no NaN.
+    labels : ndarray of bool of shape (n,)
+        Calibration labels, True for the positive class.
     """
 
     def __init__(self, scores: Floats, labels: NDArray[np.bool_]) -> None:
@@ -51,7 +58,20 @@ class VennAbersCalibrator:
         self.lower = np.concatenate([[0.0], lower])
 
     def predict(self, scores: Floats) -> tuple[Floats, Floats]:
-        """``(p0, p1)``, each of the shape of ``scores``."""
+        """``(p0, p1)``, each of the shape of ``scores``.
+
+        Parameters
+        ----------
+        scores : ndarray of any shape
+            Test scores, on the scale of the calibration scores; no NaN.
+
+        Returns
+        -------
+        p0 : ndarray of the shape of ``scores``
+            Isotonic probability of label 1 if the test point had label 0.
+        p1 : ndarray of the shape of ``scores``
+            Isotonic probability of label 1 if the test point had label 1.
+        """
         scores = np.asarray(scores, dtype=np.float64)
         if np.isnan(scores).any():
             raise ValueError(

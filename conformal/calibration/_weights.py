@@ -8,7 +8,8 @@ Two regimes (Barber, Candes, Ramdas and Tibshirani 2023; Tibshirani et al. 2019)
   much as the test point; weights already in ``[0, 1]`` are used as given.
 - **test weights given** (likelihood ratios ``w(x)``, one per test point): the threshold depends
   only on the ratios of all the weights, so calibration and test weights are divided by one
-  common power of two (at least their largest value; an exact division) before any sum: sums of huge weights never overflow.
+  common power of two (at least their largest value; an exact division) before any sum: sums of
+  huge weights never overflow.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def check_weights(weights: ArrayLike, n: int, name: str) -> Floats:
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"{name} must be finite and non-negative; {name}[{first}] = {values[first]!r} "
+            f"{name} must be finite and non-negative; {name}[{first}] = {float(values[first])!r} "
             f"({int(bad.sum())} such entr{'y' if bad.sum() == 1 else 'ies'}). Drop those points "
             "or give them weight 0."
         )

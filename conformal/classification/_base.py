@@ -1,4 +1,9 @@
-"""What the conformal classifiers share: labels, probabilities, randomness, shapes."""
+"""What the conformal classifiers share: labels, probabilities, randomness, full-set warnings.
+
+Feature checks, tags, levels, shapes and the ``fit``/``predict`` prologues come from
+:class:`conformal.base.ConformalMixin`; calibration (cells, thresholds, p-values) from
+:mod:`conformal.calibration`.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from .._validation import as_rows, check_levels, seed_from
-from ..calibration import Level
+from .._validation import seed_from
+from ..base import ConformalMixin
+from ..calibration import Level, MondrianCells
+from ..exceptions import warn_conformal
 from ..scores import ClassificationScore
 
 Floats = NDArray[np.float64]
@@ -36,7 +42,7 @@ def _missing(value: Any) -> bool:
         return True
 
 
-def check_labels(y: Any) -> NDArray:
+def check_class_labels(y: Any) -> NDArray:
     """Class labels as a 1-D array (a column vector is accepted with sklearn's warning)."""
     if y is None:
         raise ValueError(
@@ -87,7 +93,17 @@ def encode(labels: NDArray, classes: NDArray, where: str) -> NDArray[np.intp]:
         ) from None
 
 
-class BaseConformalClassifier(ClassifierMixin, BaseEstimator):
+def refuse_frozen_weights(sample_weight: NDArray | None, owner: str) -> None:
+    """A clear error for ``sample_weight`` with a FrozenEstimator, which is never refitted."""
+    if sample_weight is not None:
+        raise ValueError(
+            f"{owner} got sample_weight with a FrozenEstimator: an already fitted model is not "
+            "refitted, and sample_weight only weighs the wrapped model's training (never the "
+            "calibration); fit without sample_weight, or pass the unfitted model."
+        )
+
+
+class BaseConformalClassifier(ConformalMixin, ClassifierMixin, BaseEstimator):
     """Input handling shared by the conformal classifiers (not public)."""
 
     _parameter_constraints: dict[str, list[Any]] = {
@@ -99,29 +115,6 @@ class BaseConformalClassifier(ClassifierMixin, BaseEstimator):
 
     def _default_estimator(self) -> Any:
         return LogisticRegression()
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = self.estimator if self.estimator is not None else self._default_estimator()
-        inner_tags = get_tags(inner)
-        tags.input_tags.allow_nan = inner_tags.input_tags.allow_nan
-        tags.input_tags.sparse = inner_tags.input_tags.sparse
-        tags.input_tags.string = inner_tags.input_tags.string
-        tags.input_tags.categorical = inner_tags.input_tags.categorical
-        return tags
-
-    # ------------------------------------------------------------------------ inputs
-
-    def _check_features(self, X: Any, *, reset: bool) -> Any:
-        """Record or check n_features_in_ / feature_names_in_; returns X for the wrapped model
-        with its columns intact (see :func:`conformal._validation.as_rows`)."""
-        X = as_rows(X)
-        validate_data(self, X, reset=reset, skip_check_array=True)
-        return X
-
-    def _levels(self, confidence_level: Any) -> tuple[list[Level], bool]:
-        level = self.confidence_level if confidence_level is None else confidence_level
-        return check_levels(level, type(self).__name__)
 
     # ------------------------------------------------------------------------ randomness
 
@@ -185,10 +178,41 @@ class BaseConformalClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------------ sets
 
-    @staticmethod
-    def _shape(sets: NDArray, scalar: bool) -> NDArray:
-        """``(n, K)`` for one level given as a number, ``(n, L, K)`` for a sequence of levels."""
-        return sets[:, 0, :] if scalar else sets
+    def _warn_full_sets(
+        self,
+        thresholds: Floats,
+        levels: list[Level],
+        cells: MondrianCells | None = None,
+        used: NDArray[np.bool_] | None = None,
+        meaning: str = "every prediction set holds every class",
+    ) -> None:
+        """One :class:`~conformal.ConformalWarning` when a finite threshold reaches the largest
+        value the score can take (:meth:`~conformal.scores.ClassificationScore.max_score`): the
+        sets it calibrates are then full whatever the model says.
+
+        ``thresholds`` is ``(L,)``, or a ``(n_cells, L)`` table of ``cells`` of which only the
+        ``used`` rows are read. Infinite thresholds have their own warning (too few points).
+        """
+        top = self.score_.max_score(self.classes_.shape[0])
+        table = np.asarray(thresholds, dtype=np.float64).reshape(-1, len(levels))
+        hit = np.isfinite(table) & (table >= top)
+        if used is not None:
+            hit &= used[:, np.newaxis]
+        if not hit.any():
+            return
+        level = min((lv for j, lv in enumerate(levels) if hit[:, j].any()), key=float)
+        where = ""
+        if cells is not None:
+            rows = np.flatnonzero(hit.any(axis=1))
+            where = " of " + ", ".join(cells.describe(int(c)) for c in rows[:5])
+            where += f" (and {len(rows) - 5} more)" if len(rows) > 5 else ""
+        warn_conformal(
+            f"the threshold{where} at confidence_level={float(level):g} is {top:g}, the largest "
+            f"value {self.score_!r} can take: {meaning}, whatever the model says (at that level "
+            "too many calibration points get the worst possible score: their true class ranked "
+            "last, or given probability 0). Use a model that ranks the true class higher, "
+            "another conformity_score, or a lower confidence_level."
+        )
 
     @staticmethod
     def _fill_empty(sets: NDArray[np.bool_], proba: Floats) -> NDArray[np.bool_]:

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_levels, check_refittable, check_same_rows, take
-from ..calibration import conformal_rank
 from .._folds import fit_on_rows, fold_assignment, resolve_splits
+from .._validation import check_refittable, take
+from ..calibration import Calibrator
+from ..calibration._pvalues import counts_above, pvalues_from_counts
 from ..scores import ClassificationScore, get_classification_score
 from ._base import (
     CALIBRATION_U,
@@ -21,11 +21,9 @@ from ._base import (
     SPLIT,
     TEST_U,
     BaseConformalClassifier,
-    check_labels,
+    check_class_labels,
     encode,
 )
-from ._calibration import Partition
-from ..calibration._pvalues import counts_above, pvalues_from_counts
 
 Floats = NDArray[np.float64]
 
@@ -67,7 +65,8 @@ class CrossConformalClassifier(BaseConformalClassifier):
         An int is ``StratifiedKFold(cv, shuffle=True)`` seeded by ``random_state`` when every
         class has at least ``cv`` samples (each fold model then sees every class), else
         ``KFold(cv, shuffle=True)`` (MAPIE always uses the latter); ``"loo"`` is leave-one-out.
-        A splitter or an iterable of ``(train, test)`` index pairs must put every sample in
+        A splitter (a group splitter such as ``GroupKFold`` takes the ``groups`` given to
+        :meth:`fit`) or an iterable of ``(train, test)`` index pairs must put every sample in
         exactly one test fold.
     n_jobs : int, default=None
         Fold models fitted in parallel through joblib (``-1``: all cores), so that a
@@ -86,6 +85,8 @@ class CrossConformalClassifier(BaseConformalClassifier):
         Out-of-fold scores ``R_i``.
     fold_of_ : ndarray of shape (n_samples,)
         Index in ``estimators_`` of the model that did not see each sample.
+    calibrator_ : Calibrator
+        The out-of-fold scores with their folds (thresholds of ``"mean"``, ranks of ``"plus"``).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` has string column names.
@@ -137,7 +138,14 @@ class CrossConformalClassifier(BaseConformalClassifier):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> CrossConformalClassifier:
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        groups: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> CrossConformalClassifier:
         """Fit one model per fold and score every sample out of fold.
 
         Parameters
@@ -146,18 +154,20 @@ class CrossConformalClassifier(BaseConformalClassifier):
             Passed to the wrapped estimator as given (DataFrames keep their columns).
         y : array-like of shape (n_samples,)
             Class labels.
+        groups : array-like of shape (n_samples,), default=None
+            CV groups, passed to a group splitter's ``split`` (``cv=GroupKFold(5)``), as
+            scikit-learn's ``cross_validate(groups=...)`` does. Not Mondrian labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the wrapped model's ``fit`` (the training rows of each fold); not used in
+            calibration. An error if the model's ``fit`` does not accept it.
 
         Returns
         -------
         self : CrossConformalClassifier
         """
-        self._validate_params()
-        X = self._check_features(X, reset=True)
-        labels = check_labels(y)
+        X, labels, sample_weight = self._fit_prologue(X, y, check_class_labels, sample_weight)
         n = labels.shape[0]
-        check_same_rows(X, n)
         owner = type(self).__name__
-        check_levels(self.confidence_level, owner)
         score = get_classification_score(self.conformity_score, param="conformity_score")
         if score.needs_tuning:
             raise ValueError(
@@ -165,28 +175,18 @@ class CrossConformalClassifier(BaseConformalClassifier):
                 f"calibration data, which {owner} does not have; pass "
                 "RAPSScore(k_reg=..., lam=...) with both set, or use SplitConformalClassifier."
             )
-        estimator = self.estimator if self.estimator is not None else self._default_estimator()
+        estimator = self._resolve_estimator()
         check_refittable(estimator, owner, "the estimator on each fold", "SplitConformalClassifier")
         self._seed_streams()
         self.classes_ = np.unique(labels)
         codes = encode(labels, self.classes_, owner)
         seed = int(self._rng(SPLIT).integers(2**31 - 1))
-        cv = self.cv
-        if cv is None or isinstance(cv, (int, np.integer)):
-            folds = 5 if cv is None else int(cv)
-            if folds > n:
-                raise ValueError(
-                    f"cv={folds} folds need at least {folds} samples; got {n} "
-                    f"sample{'s' if n != 1 else ''}. Use fewer folds or cv='loo'."
-                )
-            smallest = int(np.bincount(codes).min())
-            # stratified when every class can be spread over the folds
-            splitter = StratifiedKFold if smallest >= folds else KFold
-            cv = splitter(folds, shuffle=True, random_state=seed)
-        splits = resolve_splits(cv, X, codes, seed)
+        splits = resolve_splits(self.cv, X, codes, seed, classes=codes, groups=groups)
         self.fold_of_ = fold_assignment(splits, n)
         rows = [train for train, _ in splits]
-        self.estimators_ = fit_on_rows([estimator] * len(rows), X, labels, rows, self.n_jobs)
+        self.estimators_ = fit_on_rows(
+            [estimator] * len(rows), X, labels, rows, self.n_jobs, sample_weight
+        )
         out_of_fold = np.zeros((n, self.classes_.shape[0]))
         for model, (_, calibration) in zip(self.estimators_, splits, strict=True):
             if calibration.size:
@@ -194,15 +194,17 @@ class CrossConformalClassifier(BaseConformalClassifier):
         u = self._uniform(CALIBRATION_U, n) if score.randomized else None
         self.score_ = score
         self.conformity_scores_ = score.score(out_of_fold, codes, u)
-        self._build_partitions()
-        return self
-
-    def _build_partitions(self) -> None:
-        self._all = Partition(self.conformity_scores_)
+        self.calibrator_ = Calibrator(
+            self.conformity_scores_,
+            folds=self.fold_of_,
+            n_folds=len(self.estimators_),
+            outcome="full prediction sets",
+        )
         self._folds = [
             np.sort(self.conformity_scores_[self.fold_of_ == k])
             for k in range(len(self.estimators_))
         ]
+        return self
 
     def _fold_probas(self, X: Any) -> list[Floats]:
         return [self._aligned_proba(model, X) for model in self.estimators_]
@@ -258,29 +260,28 @@ class CrossConformalClassifier(BaseConformalClassifier):
             (with a :class:`~conformal.ConformalWarning`) when there are too few samples for the
             level.
         """
-        check_is_fitted(self)
-        X = self._check_features(X, reset=False)
-        levels, scalar = self._levels(confidence_level)
+        X, levels, scalar = self._predict_prologue(X, confidence_level)
         probas = self._fold_probas(X)
         m = probas[0].shape[0]
         u = self._uniform(TEST_U, m) if self.score_.randomized else None
+        # Also the plus rule's: every class is in every plus set exactly when at least
+        # floor(a (n + 1)) scores are at the maximum, i.e. when this threshold is.
+        thresholds = self.calibrator_.threshold(levels)
+        self._warn_full_sets(thresholds, levels)
         if self.method == "mean":
-            mean = np.mean(probas, axis=0)
-            thresholds = self._all.thresholds(levels)[0]
-            return self._shape(self.score_.predict_set(mean, thresholds, u), scalar)
-        self._all._warn(levels, None)
-        n = self.conformity_scores_.shape[0]
-        at_least, _ = self._counts(probas, u, strict=False)
-        # p(y) > a  <=>  #{R_i >= s} + 1 > a (n + 1)  <=>  #{R_i >= s} >= floor(a (n + 1))
-        needed = np.array([conformal_rank(n, lv, side="lower") for lv in levels])
-        sets = at_least[:, np.newaxis, :] >= needed[np.newaxis, :, np.newaxis]
-        return self._shape(sets, scalar)
+            sets = self.score_.predict_set(np.mean(probas, axis=0), thresholds, u)
+        else:
+            at_least, _ = self._counts(probas, u, strict=False)
+            # p(y) > a  <=>  #{R_i >= s} + 1 > a (n + 1)  <=>  #{R_i >= s} >= floor(a (n + 1))
+            needed = self.calibrator_.ranks(levels, side="lower")
+            sets = at_least[:, np.newaxis, :] >= needed[np.newaxis, :, np.newaxis]
+        return self._shape(sets, scalar)  # type: ignore[arg-type,return-value]
 
     def predict_pvalues(self, X: ArrayLike, *, smoothed: bool = False) -> Floats:
         """Cross-conformal p-values of every class.
 
         ``"plus"``: ``p(y) = (#{i : R_i >= s(f_{-k(i)}(x), y)} + 1) / (n + 1)``; smoothed,
-        ``(#{>} + U (#{=} + 1)) / (n + 1)``, ``U`` uniform per (row, class). ``"mean"``: the
+        ``(#{>} + u (#{=} + 1)) / (n + 1)``, ``u`` uniform per (row, class). ``"mean"``: the
         split-conformal p-value of the averaged model's score against all ``R_i``.
         :meth:`predict_set` at level ``1 - a`` is ``{y : p(y) > a}`` (non-smoothed). These are
         not exactly valid p-values (cross-conformal p-values can exceed the nominal rate by a
@@ -303,6 +304,6 @@ class CrossConformalClassifier(BaseConformalClassifier):
         u_smooth = self._uniform(SMOOTHING_U, (m, n_classes)) if smoothed else None
         if self.method == "mean":
             scores = self.score_.score_all(np.mean(probas, axis=0), u)
-            return self._all.pvalues(scores, None, u_smooth)
+            return self.calibrator_.pvalues(scores, smoothed=smoothed, u=u_smooth)
         at_least, above = self._counts(probas, u, strict=smoothed)
         return pvalues_from_counts(at_least, above, self.conformity_scores_.shape[0], u_smooth)

@@ -12,15 +12,10 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import (
-    check_levels,
-    check_same_rows,
-    check_sample_count,
-    is_frozen,
-    split_indices,
-    take,
-)
-from ..calibration import Level, _plain
+from .._validation import check_sample_count, is_frozen, split_indices, take
+from ..base import fit_with_weights
+from ..calibration import Calibrator, Level, MondrianCells, TestContext, plain
+from ..calibration._cells import check_labels
 from ..exceptions import warn_conformal
 from ..scores import ClassificationScore, get_classification_score
 from ._base import (
@@ -31,16 +26,16 @@ from ._base import (
     TUNE_SPLIT,
     TUNE_U,
     BaseConformalClassifier,
-    check_labels,
+    check_class_labels,
     encode,
+    refuse_frozen_weights,
 )
-from ._calibration import Partition
 
 Floats = NDArray[np.float64]
 
 
 def _names(labels: list[Any]) -> str:
-    shown = ", ".join(repr(_plain(v)) for v in labels[:5])
+    shown = ", ".join(repr(plain(v)) for v in labels[:5])
     return shown + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
 
 
@@ -78,10 +73,12 @@ class SplitConformalClassifier(BaseConformalClassifier):
         conformal prediction), not only on average over classes. A class with too few
         calibration points gets an infinite threshold (it is in every set) and a
         :class:`~conformal.ConformalWarning`.
-    groups : callable, default=None
-        ``groups(X)`` returns one label per row: Mondrian calibration by group, coverage holds
-        within each group (with ``class_conditional=True``, within each (group, class) pair). A
-        group with too few calibration points gets full sets and a warning.
+    mondrian : callable, default=None
+        The Mondrian taxonomy: ``mondrian(X)`` returns one label per row (a 1-D array, no NaN;
+        checked at ``fit`` and at predict time). Coverage holds within each group (with
+        ``class_conditional=True``, within each (group, class) pair). A group with too few
+        calibration points gets full sets and a :class:`~conformal.ConformalWarning`, as does a
+        test group never seen in calibration.
     allow_empty : bool, default=True
         ``False`` adds the most probable class to every empty set. This can only add classes,
         so coverage stays at least ``confidence_level`` (the upper bound no longer holds);
@@ -95,6 +92,9 @@ class SplitConformalClassifier(BaseConformalClassifier):
         ``X`` gets the ``i``-th draw of a stream fixed at fit, so the same ``X`` gives the same
         sets), the RAPS tuning slice and smoothed p-values. The generator you pass is not
         advanced.
+    groups : callable, default=None
+        The old name of ``mondrian`` (kept one release, with a FutureWarning). CV groups for a
+        group splitter are not this: they go to :class:`CrossConformalClassifier`'s ``fit``.
 
     Attributes
     ----------
@@ -110,6 +110,10 @@ class SplitConformalClassifier(BaseConformalClassifier):
     calibration_labels_ : ndarray of shape (n_calibration,)
         Labels of the calibration points.
     calibration_groups_ : ndarray of shape (n_calibration,) or None
+        Mondrian labels of the calibration points (``mondrian(X)``).
+    calibrator_ : Calibrator
+        The calibration scores, sorted on first use, with their Mondrian cells (by class, by
+        group or by (group, class) pair; ``None`` for marginal calibration).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` has string column names.
@@ -148,12 +152,13 @@ class SplitConformalClassifier(BaseConformalClassifier):
     _parameter_constraints: dict[str, list[Any]] = {
         **BaseConformalClassifier._parameter_constraints,
         "class_conditional": ["boolean"],
-        "groups": [callable, None],
+        "mondrian": [callable, None],
         "allow_empty": ["boolean"],
         "calibration_size": [
             Interval(Real, 0.0, 1.0, closed="neither"),
             Interval(Integral, 1, None, closed="left"),
         ],
+        "groups": [callable, None],
     }
 
     def __init__(
@@ -163,23 +168,27 @@ class SplitConformalClassifier(BaseConformalClassifier):
         confidence_level: float | list[float] = 0.9,
         conformity_score: str | ClassificationScore = "lac",
         class_conditional: bool = False,
-        groups: Callable[[Any], ArrayLike] | None = None,
+        mondrian: Callable[[Any], ArrayLike] | None = None,
         allow_empty: bool = True,
         calibration_size: float = 0.3,
         random_state: Any = None,
+        groups: Callable[[Any], ArrayLike] | None = None,
     ) -> None:
         self.estimator = estimator
         self.confidence_level = confidence_level
         self.conformity_score = conformity_score
         self.class_conditional = class_conditional
-        self.groups = groups
+        self.mondrian = mondrian
         self.allow_empty = allow_empty
         self.calibration_size = calibration_size
         self.random_state = random_state
+        self.groups = groups
 
     # ------------------------------------------------------------------------ fit
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> SplitConformalClassifier:
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, *, sample_weight: ArrayLike | None = None
+    ) -> SplitConformalClassifier:
         """Fit the model on the training part and score the calibration part.
 
         Parameters
@@ -188,23 +197,25 @@ class SplitConformalClassifier(BaseConformalClassifier):
             Passed to the wrapped estimator as given (DataFrames keep their columns).
         y : array-like of shape (n_samples,)
             Class labels (ints, strings, bools; no missing values).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the wrapped model's ``fit`` (its training part's entries); not used in
+            calibration. An error if the model's ``fit`` does not accept it, or with a
+            ``FrozenEstimator`` (not refitted).
 
         Returns
         -------
         self : SplitConformalClassifier
         """
-        self._validate_params()
-        self.n_features_in_: int
-        X = self._check_features(X, reset=True)
-        labels = check_labels(y)
+        X, labels, sample_weight = self._fit_prologue(X, y, check_class_labels, sample_weight)
         n = labels.shape[0]
-        check_same_rows(X, n)
         owner = type(self).__name__
-        levels, _ = check_levels(self.confidence_level, owner)
+        levels, _ = self._levels(None)
         score = get_classification_score(self.conformity_score, param="conformity_score")
-        estimator = self.estimator if self.estimator is not None else self._default_estimator()
+        self._mondrian = self._resolve_mondrian()
+        estimator = self._resolve_estimator()
         self._seed_streams()
         if is_frozen(estimator):
+            refuse_frozen_weights(sample_weight, owner)
             self.estimator_ = estimator
             self.classes_ = np.asarray(estimator.classes_)
             calibration = np.arange(n)
@@ -213,7 +224,10 @@ class SplitConformalClassifier(BaseConformalClassifier):
             self.classes_ = np.unique(labels)
             seed = int(self._rng(SPLIT).integers(2**31 - 1))
             train, calibration = split_indices(n, self.calibration_size, seed)
-            self.estimator_ = clone(estimator).fit(take(X, train), labels[train])
+            weights = None if sample_weight is None else sample_weight[train]
+            self.estimator_ = fit_with_weights(
+                clone(estimator), take(X, train), labels[train], weights
+            )
         codes = encode(labels, self.classes_, "the prefit estimator")
         X_cal = take(X, calibration)
         proba = self._proba(X_cal)
@@ -230,16 +244,12 @@ class SplitConformalClassifier(BaseConformalClassifier):
         self.conformity_scores_ = score.score(proba, codes, u)
         self._calibration_codes = codes
         self.calibration_labels_ = self.classes_[codes]
-        self.calibration_groups_ = (
-            None if self.groups is None else np.asarray(self.groups(X_cal)).ravel()
-        )
-        if self.calibration_groups_ is not None:
-            if self.calibration_groups_.shape[0] != codes.shape[0]:
-                raise ValueError(
-                    f"groups(X) returned {self.calibration_groups_.shape[0]} labels for "
-                    f"{codes.shape[0]} rows; it must return one group label per row."
-                )
-        self._build_partition()
+        self.calibration_groups_ = None
+        if self._mondrian is not None:
+            self.calibration_groups_ = check_labels(
+                np.asarray(self._mondrian(X_cal)), codes.shape[0], "mondrian(X)"
+            )
+        self._build_calibrator()
         self._warn_missing_classes()
         return self
 
@@ -279,91 +289,72 @@ class SplitConformalClassifier(BaseConformalClassifier):
 
     # ------------------------------------------------------------------------ cells
 
-    def _build_partition(self) -> None:
-        """Sort the calibration scores once within each Mondrian cell."""
+    def _build_calibrator(self) -> None:
+        """The calibrator of the scores, with their Mondrian cells: none (marginal), by class
+        (every class a cell, empty ones too), by group, or by (group, class) pair. Cells are
+        keyed by integer code, so that a test point's cell is found by arithmetic."""
         n_classes = self.classes_.shape[0]
         codes = self._calibration_codes
-        cells: NDArray[np.intp] | None = None
-        n_cells = 1
-        self._known_groups: NDArray | None = None
+        self._group_cells: MondrianCells | None = None
+        cells: MondrianCells | None = None
         if self.calibration_groups_ is not None:
-            try:
-                known, group_codes = np.unique(self.calibration_groups_, return_inverse=True)
-            except TypeError:
-                raise ValueError(
-                    "groups(X) returned labels that cannot be sorted (mixed types); return "
-                    "labels of one type."
-                ) from None
-            self._known_groups = known
-            cells = group_codes.reshape(-1).astype(np.intp)
-            n_cells = known.shape[0]
+            self._group_cells = MondrianCells(self.calibration_groups_, name="mondrian(X)")
+            groups = self._group_cells
+            if self.class_conditional:
+                cells = MondrianCells(
+                    groups.codes * n_classes + codes,
+                    name="mondrian(X)",
+                    unit="(group, class) pair",
+                    names=[
+                        f"(group {plain(g)!r}, class {plain(c)!r})"
+                        for g in groups.known
+                        for c in self.classes_
+                    ],
+                    categories=np.arange(groups.n_cells * n_classes),
+                )
+            else:
+                cells = MondrianCells(
+                    groups.codes,
+                    name="mondrian(X)",
+                    names=groups.names,
+                    categories=np.arange(groups.n_cells),
+                )
+        elif self.class_conditional:
+            cells = MondrianCells(
+                codes,
+                name="y",
+                unit="class",
+                names=[f"class {plain(c)!r}" for c in self.classes_],
+                categories=np.arange(n_classes),
+            )
+        outcome = "full prediction sets" if cells is None else "infinite thresholds"
+        self.calibrator_ = Calibrator(self.conformity_scores_, groups=cells, outcome=outcome)
+
+    def _full_meaning(self) -> str:
+        """What an infinite (or maximal) threshold means for the prediction sets."""
         if self.class_conditional:
-            cells = codes if cells is None else cells * n_classes + codes
-            n_cells *= n_classes
-        describe = None if cells is None else self._describe
-        self._partition = Partition(self.conformity_scores_, cells, n_cells, describe)
+            own_group = " of their group" if self._group_cells is not None else ""
+            return f"these classes are in every prediction set{own_group}"
+        if self._group_cells is not None:
+            return "their prediction sets are full"
+        return "every prediction set holds every class"
 
-    def _cell_name(self, cell: int) -> str:
+    def _test_cells(self, X: Any, n: int) -> tuple[NDArray[np.int64] | None, NDArray | None]:
+        """Cell code of each test row and class, ``(n or 1, K)`` (``-1``: a group never
+        calibrated, with a warning), or ``None`` for marginal calibration; and the mask of the
+        cells used (``None``: all)."""
         n_classes = self.classes_.shape[0]
-        if self._known_groups is None:
-            return f"class {_plain(self.classes_[cell])!r}"
-        if not self.class_conditional:
-            return f"group {_plain(self._known_groups[cell])!r}"
-        group, label = divmod(cell, n_classes)
-        return (
-            f"(group {_plain(self._known_groups[group])!r}, class {_plain(self.classes_[label])!r})"
-        )
-
-    def _describe(self, short: list[tuple[int, int]], level: Level, needed: int) -> str:
-        shown = ", ".join(f"{self._cell_name(c)} has {k}" for c, k in short[:5])
-        more = f" (and {len(short) - 5} more)" if len(short) > 5 else ""
-        if self.class_conditional:
-            consequence = "these classes are in every prediction set"
-            if self._known_groups is not None:
-                consequence += " of their group"
-        else:
-            consequence = "their prediction sets are full"
-        if self._known_groups is None:
-            unit = "class"
-        else:
-            unit = "(group, class) pair" if self.class_conditional else "group"
-        return (
-            f"too few calibration points: {shown}{more}; confidence_level={float(level):g} "
-            f"needs at least {needed} per {unit} (or returns infinite thresholds): "
-            f"{consequence} (add calibration data or lower the level)"
-        )
-
-    def _test_cells(self, X: Any, n: int) -> tuple[NDArray[np.intp] | None, NDArray | None]:
-        """Cell of each test row and class, ``(n or 1, K)`` (``-1``: a group never calibrated),
-        or ``None`` for marginal calibration; and the mask of cells used."""
-        n_classes = self.classes_.shape[0]
-        if self._known_groups is None and not self.class_conditional:
+        if self.calibrator_.cells is None:
             return None, None
-        if self._known_groups is None:  # by class only: the same cells for every row
-            return np.arange(n_classes, dtype=np.intp)[np.newaxis, :], None
-        cells = np.zeros((n, 1), dtype=np.intp)
-        if self._known_groups is not None:
-            labels = np.asarray(self.groups(X)).ravel()  # type: ignore[misc]
-            if labels.shape[0] != n:
-                raise ValueError(
-                    f"groups(X) returned {labels.shape[0]} labels for {n} rows; it must return "
-                    "one group label per row."
-                )
-            known = self._known_groups
-            position = np.minimum(np.searchsorted(known, labels), known.shape[0] - 1)
-            seen = known[position] == labels
-            if not seen.all():
-                unseen = np.unique(labels[~seen]).tolist()
-                warn_conformal(
-                    f"test group(s) {_names(unseen)} have no calibration points; their "
-                    "prediction sets are full (calibrate on data that covers every group)"
-                )
-            cells = np.where(seen, position, -1).astype(np.intp)[:, np.newaxis]
+        if self._group_cells is None:  # by class only: the same cells for every row
+            return np.arange(n_classes, dtype=np.int64)[np.newaxis, :], None
+        group_codes = self._group_cells.lookup(self._test_context(X).groups)  # type: ignore[arg-type]
+        cells = group_codes[:, np.newaxis]
         if self.class_conditional:
-            classes = np.arange(n_classes, dtype=np.intp)[np.newaxis, :]
+            classes = np.arange(n_classes, dtype=np.int64)[np.newaxis, :]
             cells = np.where(cells >= 0, cells * n_classes + classes, -1)
         cells = np.broadcast_to(cells, (n, n_classes))
-        used = np.zeros(self._partition.n_cells, dtype=bool)
+        used = np.zeros(self.calibrator_.cells.n_cells, dtype=bool)
         used[cells[cells >= 0]] = True
         return cells, used
 
@@ -408,42 +399,51 @@ class SplitConformalClassifier(BaseConformalClassifier):
         sets : ndarray of bool of shape (n_samples, n_classes) or (n_samples, n_levels, n_classes)
             ``sets[i, ..., k]`` is ``True`` when ``classes_[k]`` is in the set of row ``i``; a
             sequence of levels adds the middle axis. Full sets (with a
-            :class:`~conformal.ConformalWarning`) when the calibration set is too small.
+            :class:`~conformal.ConformalWarning`) when the calibration set is too small, or
+            when the threshold is the largest value the score can take.
         """
-        check_is_fitted(self)
-        X = self._check_features(X, reset=False)
-        levels, scalar = self._levels(confidence_level)
+        X, levels, scalar = self._predict_prologue(X, confidence_level)
         proba, _, u = self._test_scores(X)
-        n = proba.shape[0]
-        cells, used = self._test_cells(X, n)
-        table = self._partition.thresholds(levels, used)  # (n_cells, L)
-        if cells is None:
-            threshold: Floats = table[0]
-        else:
-            table = np.vstack([table, np.full((1, len(levels)), np.inf)])  # row -1: unseen group
-            threshold = np.transpose(table[cells], (0, 2, 1))  # (n or 1, L, K)
+        cells, used = self._test_cells(X, proba.shape[0])
+        threshold = self._thresholds(levels, cells, used)
         sets = self.score_.predict_set(proba, threshold, u)
         if not self.allow_empty:
             sets = self._fill_empty(sets, proba)
-        return self._shape(sets, scalar)
+        return self._shape(sets, scalar)  # type: ignore[arg-type,return-value]
+
+    def _thresholds(
+        self, levels: list[Level], cells: NDArray[np.int64] | None, used: NDArray | None
+    ) -> Floats:
+        """``(L,)`` marginal thresholds, or ``(n or 1, L, K)`` per test row, level and class."""
+        meaning = self._full_meaning()
+        if cells is None:
+            shared = self.calibrator_.threshold(levels)
+            self._warn_full_sets(shared, levels, meaning=meaning)
+            return shared
+        table = self.calibrator_.cell_thresholds(
+            levels, used=used, consequence=f": {meaning} (add calibration data or lower the level)"
+        )  # (n_cells, L)
+        self._warn_full_sets(table, levels, self.calibrator_.cells, used, meaning)
+        table = np.vstack([table, np.full((1, len(levels)), np.inf)])  # row -1: unseen group
+        return np.transpose(table[cells], (0, 2, 1))
 
     def predict_pvalues(self, X: ArrayLike, *, smoothed: bool = False) -> Floats:
         """Conformal p-values of every class.
 
         ``p(y) = (#{i : s_i >= s(x, y)} + 1) / (n + 1)`` over the ``n`` calibration scores of
         the test point's cell (all of them; those of class ``y`` with ``class_conditional``;
-        those of its group with ``groups``). Smoothed:
-        ``(#{s_i > s(x, y)} + U (#{s_i = s(x, y)} + 1)) / (n + 1)`` with ``U`` uniform, one draw
+        those of its group with ``mondrian``). Smoothed:
+        ``(#{s_i > s(x, y)} + u (#{s_i = s(x, y)} + 1)) / (n + 1)`` with ``u`` uniform, one draw
         per (row, class). Under exchangeability ``P(p(Y) <= t) <= t`` (exactly ``t`` smoothed),
         and ``predict_set`` at level ``1 - a`` is ``{y : p(y) > a}`` (non-smoothed).
-        Computed by binary search in the scores sorted once, without a test x calibration
-        matrix.
+        Computed by :meth:`conformal.calibration.Calibrator.pvalues`: binary search in the
+        scores sorted once, without a test x calibration matrix.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         smoothed : bool, default=False
-            Break ties with a uniform draw (p-values exactly uniform for the true class).
+            Break ties with a uniform draw ``u`` (p-values exactly uniform for the true class).
 
         Returns
         -------
@@ -454,4 +454,5 @@ class SplitConformalClassifier(BaseConformalClassifier):
         _, scores, _ = self._test_scores(X)
         cells, _ = self._test_cells(X, scores.shape[0])
         u = self._uniform(SMOOTHING_U, scores.shape) if smoothed else None
-        return self._partition.pvalues(scores, cells, u)
+        test = None if cells is None else TestContext(groups=cells)
+        return self.calibrator_.pvalues(scores, test=test, smoothed=smoothed, u=u)

@@ -9,9 +9,9 @@ probability ``p = p1 / (1 - p0 + p1)``, the minimax choice for log loss. The cro
 (Vovk, Petej and Fedorova 2015) calibrates each of ``K`` fold models on its held-out fold and
 merges with geometric means, ``p = GM(p1) / (GM(1 - p0) + GM(p1))``.
 
-Both isotonic fits are computed for every possible test position at once
-(:func:`conformal._kernels.venn_abers.upper_isotonic_values`), so a test score costs one binary
-search instead of a refit.
+Both isotonic fits are computed for every possible test position at once by the learner-free
+:class:`conformal.calibration.VennAbersCalibrator`, so a test score costs one binary search
+instead of a refit.
 
 References
 ----------
@@ -27,29 +27,26 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import KFold, StratifiedKFold, check_cv, train_test_split
-from sklearn.utils import get_tags
+from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
+from .._folds import fit_on_rows, resolve_splits
+from .._validation import is_frozen, seed_from, take
+from ..base import ConformalMixin, fit_with_weights
+from ..calibration import Level
 from ..calibration._venn_abers import VennAbersCalibrator
-from .._validation import as_rows, check_same_rows, is_frozen, seed_from, take
-from ._base import check_labels, encode
+from ._base import check_class_labels, encode, refuse_frozen_weights
 
 Floats = NDArray[np.float64]
 
 _RESPONSE_METHODS = ("predict_proba", "decision_function")
 
 
-def _fit_rows(estimator: Any, X: Any, y: NDArray, rows: NDArray[np.intp]) -> Any:
-    return estimator.fit(take(X, rows), y[rows])
-
-
-class VennAbersClassifier(ClassifierMixin, BaseEstimator):
+class VennAbersClassifier(ConformalMixin, ClassifierMixin, BaseEstimator):
     """Venn-ABERS calibrated probabilities for any scikit-learn classifier.
 
     Inductive Venn-ABERS (``method="inductive"``, IVAP) fits a clone of ``estimator`` on a
@@ -80,8 +77,9 @@ class VennAbersClassifier(ClassifierMixin, BaseEstimator):
         the fold that held it out).
     cv : int, cross-validation generator or iterable, default=5
         The folds of ``method="cross"``. An int is ``StratifiedKFold(cv, shuffle=True)`` seeded
-        by ``random_state`` (``KFold`` when a class has fewer than ``cv`` samples). Ignored by
-        the inductive method.
+        by ``random_state`` (``KFold`` when a class has fewer than ``cv`` samples); a group
+        splitter (``GroupKFold``) takes the ``groups`` given to :meth:`fit`. Ignored by the
+        inductive method.
     calibration_size : float or int, default=0.3
         Fraction (or number) of the samples held out for calibration by the inductive method,
         stratified by class when every class has at least 2 samples. Ignored with a frozen
@@ -182,26 +180,23 @@ class VennAbersClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _inner(self) -> Any:
-        return self.estimator if self.estimator is not None else LogisticRegression()
+    def _default_estimator(self) -> Any:
+        return LogisticRegression()
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self._inner())
-        tags.input_tags.allow_nan = inner.input_tags.allow_nan
-        tags.input_tags.sparse = inner.input_tags.sparse
-        tags.input_tags.string = inner.input_tags.string
-        tags.input_tags.categorical = inner.input_tags.categorical
-        return tags
-
-    def _check_features(self, X: Any, *, reset: bool) -> Any:
-        X = as_rows(X)
-        validate_data(self, X, reset=reset, skip_check_array=True)
-        return X
+    def _levels(self, confidence_level: Any) -> tuple[list[Level], bool]:
+        """Venn-ABERS has no confidence level: the prologues have no level to check."""
+        return [], False
 
     # ------------------------------------------------------------------------ fit
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> VennAbersClassifier:
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        groups: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> VennAbersClassifier:
         """Fit the scoring model(s) and precompute the Venn-ABERS calibration.
 
         Parameters
@@ -210,18 +205,23 @@ class VennAbersClassifier(ClassifierMixin, BaseEstimator):
             Passed to the wrapped estimator as given (DataFrames keep their columns).
         y : array-like of shape (n_samples,)
             Class labels (numbers or strings).
+        groups : array-like of shape (n_samples,), default=None
+            CV groups of ``method="cross"``, passed to a group splitter's ``split``
+            (``cv=GroupKFold(5)``), as scikit-learn's ``cross_validate(groups=...)`` does. An
+            error with the inductive method, whose split is not by group.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the wrapped model's ``fit`` (its training rows: the training part, or
+            each fold's); not used in calibration. An error if the model's ``fit`` does not
+            accept it, or with a ``FrozenEstimator`` (not refitted).
 
         Returns
         -------
         self : VennAbersClassifier
         """
-        self._validate_params()
+        X, labels, sample_weight = self._fit_prologue(X, y, check_class_labels, sample_weight)
         name = type(self).__name__
-        X = self._check_features(X, reset=True)
-        labels = check_labels(y)
         n = labels.shape[0]
-        check_same_rows(X, n)
-        estimator = self._inner()
+        estimator = self._resolve_estimator()
         frozen = is_frozen(estimator)
         if frozen:
             if self.method == "cross":
@@ -230,6 +230,7 @@ class VennAbersClassifier(ClassifierMixin, BaseEstimator):
                     "FrozenEstimator cannot do; use method='inductive' (all the data given to "
                     "fit is then calibration data) or pass the unfitted estimator."
                 )
+            refuse_frozen_weights(sample_weight, name)
             check_is_fitted(estimator)
             self.classes_ = np.asarray(estimator.classes_)
             codes = encode(labels, self.classes_, "the prefit estimator")
@@ -238,16 +239,24 @@ class VennAbersClassifier(ClassifierMixin, BaseEstimator):
         if self.classes_.shape[0] < 2 or n == 0:
             found = f"only one class: {labels[:1].tolist()[0]!r}" if n else "no sample"
             raise ValueError(f"{name} needs samples of at least 2 classes; the data has {found}.")
+        if groups is not None and self.method != "cross":
+            raise ValueError(
+                "groups are CV groups for method='cross'; the inductive method splits the rows "
+                "at random: drop groups, or use method='cross' with a group splitter as cv."
+            )
         self.response_method_ = self._resolve_response_method(estimator)
         if frozen:
             folds = [(estimator, np.arange(n))]
         elif self.method == "inductive":
             train, calibration = self._split(codes)
-            folds = [(clone(estimator).fit(take(X, train), labels[train]), calibration)]
+            weights = None if sample_weight is None else sample_weight[train]
+            model = fit_with_weights(clone(estimator), take(X, train), labels[train], weights)
+            folds = [(model, calibration)]
         else:
-            splits = self._folds(X, codes)
-            models = Parallel(n_jobs=self.n_jobs)(
-                delayed(_fit_rows)(clone(estimator), X, labels, train) for train, _ in splits
+            splits = self._folds(X, codes, groups)
+            rows = [train for train, _ in splits]
+            models = fit_on_rows(
+                [estimator] * len(rows), X, labels, rows, self.n_jobs, sample_weight
             )
             folds = list(zip(models, (calibration for _, calibration in splits), strict=True))
         self.estimators_ = [model for model, _ in folds]
@@ -290,21 +299,10 @@ class VennAbersClassifier(ClassifierMixin, BaseEstimator):
             )
         return np.sort(train), np.sort(calibration)
 
-    def _folds(self, X: Any, codes: NDArray[np.intp]) -> list[tuple[NDArray, NDArray]]:
-        cv = 5 if self.cv is None else self.cv
-        if isinstance(cv, Integral):
-            seed = seed_from(self.random_state)
-            splitter: Any = (
-                StratifiedKFold(int(cv), shuffle=True, random_state=seed)
-                if np.bincount(codes).min() >= cv
-                else KFold(int(cv), shuffle=True, random_state=seed)
-            )
-        else:
-            splitter = check_cv(cv, codes, classifier=True)
-        splits = [
-            (np.asarray(train, dtype=np.intp), np.asarray(test, dtype=np.intp))
-            for train, test in splitter.split(X, codes)
-        ]
+    def _folds(
+        self, X: Any, codes: NDArray[np.intp], groups: ArrayLike | None
+    ) -> list[tuple[NDArray, NDArray]]:
+        splits = resolve_splits(self.cv, X, codes, self.random_state, classes=codes, groups=groups)
         for k, (_, calibration) in enumerate(splits):
             if calibration.shape[0] == 0:
                 raise ValueError(
@@ -374,8 +372,7 @@ class VennAbersClassifier(ClassifierMixin, BaseEstimator):
             cross method gives the envelope ``[min p0, max p1]`` over the folds, which contains
             the merged probability of :meth:`predict_proba` for binary problems.
         """
-        check_is_fitted(self)
-        X = self._check_features(X, reset=False)
+        X, _, _ = self._predict_prologue(X)
         p0, p1 = self._pairs(X)
         lower, upper = p0.min(axis=0), p1.max(axis=0)
         if self.classes_.shape[0] == 2:  # classes_[0] is the complement of classes_[1]
@@ -399,8 +396,7 @@ class VennAbersClassifier(ClassifierMixin, BaseEstimator):
             folds (cross) for the positive class of a binary problem, ``1 -`` that for the
             other; with more classes the one-vs-rest probabilities divided by their sum.
         """
-        check_is_fitted(self)
-        X = self._check_features(X, reset=False)
+        X, _, _ = self._predict_prologue(X)
         p0, p1 = self._pairs(X)
         if p0.shape[0] == 1:
             merged = p1[0] / (1.0 - p0[0] + p1[0])

@@ -9,24 +9,20 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.linear_model import LinearRegression
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from .._aggregate import out_of_bag_medians
 from .._blocks import block_slices
 from .._folds import fit_on_rows, predict_columns
 from .._validation import (
-    check_levels,
     check_refittable,
-    check_same_rows,
     check_target,
     n_rows,
     seed_from,
     take,
 )
-from ..calibration import _warn_too_few, conformal_quantile
+from ..calibration import Calibrator
 from ..exceptions import warn_conformal
-from ._base import BaseSplitRegressor
-from ..calibration._plus import PlusCalibration
+from ._base import BaseConformalRegressor
 
 
 def bootstrap_bags(n: int, n_resamplings: int, seed: int | None) -> NDArray[np.intp]:
@@ -39,7 +35,7 @@ def bootstrap_bags(n: int, n_resamplings: int, seed: int | None) -> NDArray[np.i
     return np.stack([generator.randint(0, n, size=n) for _ in range(n_resamplings)]).astype(np.intp)
 
 
-class JackknifeAfterBootstrapRegressor(BaseSplitRegressor):
+class JackknifeAfterBootstrapRegressor(BaseConformalRegressor):
     """Jackknife+-after-bootstrap (J+aB) prediction intervals (Kim, Xu, Barber 2020).
 
     ``n_resamplings`` clones of ``estimator`` are fitted on bootstrap samples of the data. For
@@ -147,7 +143,13 @@ class JackknifeAfterBootstrapRegressor(BaseSplitRegressor):
     def _default_estimator(self) -> Any:
         return LinearRegression()
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> JackknifeAfterBootstrapRegressor:
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        sample_weight: ArrayLike | None = None,
+    ) -> JackknifeAfterBootstrapRegressor:
         """Fit the bootstrap models and score every sample on its out-of-bag models.
 
         Parameters
@@ -157,18 +159,18 @@ class JackknifeAfterBootstrapRegressor(BaseSplitRegressor):
         y : array-like of shape (n_samples,)
             Finite targets.
 
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the wrapped model's ``fit`` (the rows each model is fitted on); not used
+            in calibration. An error if the model's ``fit`` does not accept it.
+
         Returns
         -------
         self : JackknifeAfterBootstrapRegressor
         """
-        self._validate_params()
-        X = self._check_features(X, reset=True)
-        target = check_target(y)
+        X, target, sample_weight = self._fit_prologue(X, y, check_target, sample_weight)
         n = target.shape[0]
-        check_same_rows(X, n)
         owner = type(self).__name__
-        check_levels(self.confidence_level, owner)
-        estimator = self.estimator if self.estimator is not None else self._default_estimator()
+        estimator = self._resolve_estimator()
         check_refittable(
             estimator, owner, "the estimator on each bootstrap sample", "SplitConformalRegressor"
         )
@@ -177,7 +179,7 @@ class JackknifeAfterBootstrapRegressor(BaseSplitRegressor):
         for b, bag in enumerate(bags):
             oob[bag, b] = False
         self.estimators_ = fit_on_rows(
-            [estimator] * self.n_resamplings, X, target, list(bags), self.n_jobs
+            [estimator] * self.n_resamplings, X, target, list(bags), self.n_jobs, sample_weight
         )
         self.oob_ = oob
         self.scored_ = oob.any(axis=1)
@@ -244,20 +246,18 @@ class JackknifeAfterBootstrapRegressor(BaseSplitRegressor):
             ``[lower, upper]``; a sequence of levels adds the middle axis. Infinite bounds (with a
             :class:`~conformal.ConformalWarning`) when there are too few scored samples.
         """
-        check_is_fitted(self)
-        X = self._check_features(X, reset=False)
-        levels, scalar = self._levels(confidence_level)
+        X, levels, scalar = self._predict_prologue(X, confidence_level)
         predictions = predict_columns(self.estimators_, X)
         scores = self.conformity_scores_
         n_scored = scores.shape[0]
         out = np.empty((n_rows(X), len(levels), 2))
         if self.method == "plus":
-            _warn_too_few(n_scored, levels)
-            calibration = PlusCalibration(scores, np.arange(n_scored), n_scored)
+            calibrator = Calibrator(scores, folds=np.arange(n_scored), n_folds=n_scored)
             for rows in block_slices(out.shape[0], n_scored):
-                out[rows] = calibration.intervals(self._centers(predictions[rows]), levels)
+                centers = self._centers(predictions[rows])
+                out[rows] = calibrator.plus(centers, levels, warn=rows.start == 0)
         else:
-            threshold = conformal_quantile(scores, levels)
+            threshold = Calibrator(scores).threshold(levels)
             for rows in block_slices(out.shape[0], n_scored):
                 centers = self._centers(predictions[rows])
                 out[rows, :, 0] = centers.min(axis=1, keepdims=True) - threshold

@@ -13,8 +13,6 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
-    check_levels,
-    check_same_rows,
     check_sample_count,
     check_target,
     is_frozen,
@@ -22,13 +20,14 @@ from .._validation import (
     split_indices,
     take,
 )
-from ..calibration import Level
+from ..base import fit_with_weights
+from ..calibration import Calibrator, Level
 from ..scores import CQRAsymmetricScore, CQRScore
-from ._base import BaseSplitRegressor
+from ._base import BaseConformalRegressor
 from ._quantile_models import quantile_parameter, tail_quantiles
 
 
-class ConformalizedQuantileRegressor(BaseSplitRegressor):
+class ConformalizedQuantileRegressor(BaseConformalRegressor):
     """Conformalized quantile regression (CQR): calibrated intervals from two quantile models.
 
     Clones of ``estimator`` are fitted on the training part at quantile levels ``a/2`` and
@@ -89,7 +88,7 @@ class ConformalizedQuantileRegressor(BaseSplitRegressor):
     """
 
     _parameter_constraints: dict[str, list[Any]] = {
-        **BaseSplitRegressor._parameter_constraints,
+        **BaseConformalRegressor._parameter_constraints,
         "estimator": [HasMethods(["fit", "predict"]), list, tuple, None],
         "confidence_level": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like"],
         "quantile_param": [str, None],
@@ -116,7 +115,13 @@ class ConformalizedQuantileRegressor(BaseSplitRegressor):
     def _default_estimator(self) -> Any:
         return HistGradientBoostingRegressor(loss="quantile")
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> ConformalizedQuantileRegressor:
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        sample_weight: ArrayLike | None = None,
+    ) -> ConformalizedQuantileRegressor:
         """Fit the quantile models on the training part and score the calibration part.
 
         Parameters
@@ -124,17 +129,18 @@ class ConformalizedQuantileRegressor(BaseSplitRegressor):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
 
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the wrapped model's ``fit`` (the rows each model is fitted on); not used
+            in calibration. An error if the model's ``fit`` does not accept it.
+
         Returns
         -------
         self : ConformalizedQuantileRegressor
         """
-        self._validate_params()
-        X = self._check_features(X, reset=True)
-        target = check_target(y)
+        X, target, sample_weight = self._fit_prologue(X, y, check_target, sample_weight)
         n = target.shape[0]
-        check_same_rows(X, n)
-        levels, _ = check_levels(self.confidence_level, type(self).__name__)
-        estimator = self.estimator if self.estimator is not None else self._default_estimator()
+        levels, _ = self._levels(None)
+        estimator = self._resolve_estimator()
         self.fit_levels_ = [float(lv) for lv in levels]
         if isinstance(estimator, (list, tuple)):
             calibration = self._use_prefit(estimator, levels, n)
@@ -151,7 +157,12 @@ class ConformalizedQuantileRegressor(BaseSplitRegressor):
             X_train, y_train = take(X, train), target[train]
             quantiles = sorted({q for lv in levels for q in tail_quantiles(lv)} | {0.5})
             self.estimators_ = {
-                q: clone(estimator).set_params(**{param: q}).fit(X_train, y_train)
+                q: fit_with_weights(
+                    clone(estimator).set_params(**{param: q}),
+                    X_train,
+                    y_train,
+                    None if sample_weight is None else sample_weight[train],
+                )
                 for q in quantiles
             }
             self._pairs = [tail_quantiles(lv) for lv in levels]
@@ -220,6 +231,6 @@ class ConformalizedQuantileRegressor(BaseSplitRegressor):
         for index in sorted(set(nearest)):
             columns = [j for j, i in enumerate(nearest) if i == index]
             wanted = [levels[j] for j in columns]
-            thresholds = self._thresholds(self.score_, self.conformity_scores_[index], wanted)
+            thresholds = Calibrator(self.conformity_scores_[index]).threshold(wanted)
             out[:, columns, :] = self.score_.inverse(self._band(X, index), thresholds)
         return self._shape(out, scalar)

@@ -10,21 +10,17 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.linear_model import LinearRegression
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
+from .._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
 from .._validation import (
-    check_levels,
     check_refittable,
-    check_same_rows,
     check_target,
     n_rows,
     take,
 )
-from ..calibration import Level, _warn_too_few, one_sided_level
+from ..calibration import Calibrator, Level
 from ..scores import AbsoluteScore, RegressionScore, SignedScore, get_regression_score
-from ._base import BaseSplitRegressor
-from .._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
-from ..calibration._plus import PlusCalibration
+from ._base import BaseConformalRegressor
 from ._predictive import Block, ConformalPredictiveDistribution, PredictiveDistributionMixin
 
 # Scores whose interval is the centre shifted by a threshold: the plus bounds are then order
@@ -47,7 +43,7 @@ def check_shift_score(conformity_score: Any, owner: str) -> RegressionScore:
     return score
 
 
-class CrossConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
+class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegressor):
     """Cross-conformal prediction intervals: jackknife+ and CV+ (Barber et al. 2021).
 
     The data given to :meth:`fit` is split into ``cv`` folds; a clone of ``estimator`` is fitted
@@ -185,7 +181,14 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
             return "full" if self.method == "base" else "mean"
         return self.predict_mode
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> CrossConformalRegressor:
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        groups: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> CrossConformalRegressor:
         """Fit one model per fold (and on all of the data if needed) and score every sample out
         of fold.
 
@@ -196,27 +199,30 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
         y : array-like of shape (n_samples,)
             Finite targets.
 
+        groups : array-like of shape (n_samples,), default=None
+            CV groups, passed to a group splitter's ``split`` (``cv=GroupKFold(5)``), as
+            scikit-learn's ``cross_validate(groups=...)`` does. Not Mondrian labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the wrapped model's ``fit`` (the rows each model is fitted on); not used
+            in calibration. An error if the model's ``fit`` does not accept it.
+
         Returns
         -------
         self : CrossConformalRegressor
         """
-        self._validate_params()
-        X = self._check_features(X, reset=True)
-        target = check_target(y)
+        X, target, sample_weight = self._fit_prologue(X, y, check_target, sample_weight)
         n = target.shape[0]
-        check_same_rows(X, n)
         owner = type(self).__name__
-        check_levels(self.confidence_level, owner)
         score = check_shift_score(self.conformity_score, owner)
-        estimator = self.estimator if self.estimator is not None else self._default_estimator()
+        estimator = self._resolve_estimator()
         check_refittable(estimator, owner, "the estimator on each fold", "SplitConformalRegressor")
-        splits = resolve_splits(self.cv, X, target, self.random_state)
+        splits = resolve_splits(self.cv, X, target, self.random_state, groups=groups)
         self.fold_of_ = fold_assignment(splits, n)
         rows = [train for train, _ in splits]
         full = self.method == "base" or self._point_mode() == "full"
         if full:  # in the same parallel batch as the fold models
             rows.append(np.arange(n))
-        models = fit_on_rows([estimator] * len(rows), X, target, rows, self.n_jobs)
+        models = fit_on_rows([estimator] * len(rows), X, target, rows, self.n_jobs, sample_weight)
         self.estimator_ = models.pop() if full else None
         self.estimators_ = models
         out_of_fold = np.empty(n)
@@ -228,7 +234,9 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
         self.conformity_scores_ = score.score(target, out_of_fold)
         self.signed_residuals_ = target - out_of_fold
         self._cached_distribution: ConformalPredictiveDistribution | None = None
-        self._cached_calibrations: tuple[PlusCalibration, ...] | None = None
+        self.calibrator_ = Calibrator(
+            self.conformity_scores_, folds=self.fold_of_, n_folds=len(self.estimators_)
+        )
         return self
 
     @property
@@ -284,13 +292,11 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
             ``[lower, upper]``; a sequence of levels adds the middle axis. Infinite bounds (with a
             :class:`~conformal.ConformalWarning`) when there are too few samples for the level.
         """
-        check_is_fitted(self)
-        X = self._check_features(X, reset=False)
-        levels, scalar = self._levels(confidence_level)
+        X, levels, scalar = self._predict_prologue(X, confidence_level)
         if self.method == "plus":
             intervals = self._plus(X, levels)
         else:
-            thresholds = self._thresholds(self.score_, self.conformity_scores_, levels)
+            thresholds = self.calibrator_.threshold(levels)
             if self.method == "base":
                 full_model: Any = self.estimator_  # fitted whenever method="base"
                 center = np.asarray(full_model.predict(X), dtype=np.float64).ravel()
@@ -299,32 +305,10 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
                 intervals = self._minmax(X, thresholds, len(levels))
         return self._shape(intervals, scalar)
 
-    def _calibrations(self) -> tuple[PlusCalibration, ...]:
-        """The out-of-fold scores sorted per fold (one per score column), on first use only:
-        every later ``predict_interval`` reuses them instead of sorting again."""
-        if getattr(self, "_cached_calibrations", None) is None:
-            scores = self.conformity_scores_
-            columns = [scores] if scores.ndim == 1 else [scores[:, 0], scores[:, 1]]
-            self._cached_calibrations = tuple(
-                PlusCalibration(column, self.fold_of_, len(self.estimators_)) for column in columns
-            )
-        return self._cached_calibrations  # type: ignore[return-value]
-
     def _plus(self, X: Any, levels: list[Level]) -> NDArray[np.float64]:
-        n = self.conformity_scores_.shape[0]
         out = np.empty((n_rows(X), len(levels), 2))
-        if not self.score_.asymmetric:
-            _warn_too_few(n, levels)
-            (calibration,) = self._calibrations()
-            for rows, centers in self._fold_blocks(X):
-                out[rows] = calibration.intervals(centers, levels)
-            return out
-        side_levels: list[Level] = [one_sided_level(lv) for lv in levels]
-        _warn_too_few(n, side_levels)
-        below, above = self._calibrations()
         for rows, centers in self._fold_blocks(X):
-            out[rows, :, 0] = below.lower(centers, side_levels)
-            out[rows, :, 1] = above.upper(centers, side_levels)
+            out[rows] = self.calibrator_.plus(centers, levels, warn=rows.start == 0)
         return out
 
     def _minmax(self, X: Any, thresholds: NDArray, n_levels: int) -> NDArray[np.float64]:

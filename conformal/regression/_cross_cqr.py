@@ -10,25 +10,21 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
+from .._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
 from .._validation import (
-    check_levels,
     check_refittable,
-    check_same_rows,
     check_target,
     n_rows,
     take,
 )
-from ..calibration import Level, _warn_too_few
+from ..calibration import Calibrator, Level, warn_too_few
 from ..scores import CQRScore
-from ._base import BaseSplitRegressor
-from .._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
-from ..calibration._plus import PlusCalibration
+from ._base import BaseConformalRegressor
 from ._quantile_models import quantile_parameter, tail_quantiles
 
 
-class CrossConformalizedQuantileRegressor(BaseSplitRegressor):
+class CrossConformalizedQuantileRegressor(BaseConformalRegressor):
     """Cross-conformalized quantile regression: CQR without a held-out calibration set.
 
     For each of the ``cv`` folds, clones of ``estimator`` are fitted without fold ``k`` at
@@ -122,7 +118,14 @@ class CrossConformalizedQuantileRegressor(BaseSplitRegressor):
     def _default_estimator(self) -> Any:
         return HistGradientBoostingRegressor(loss="quantile")
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> CrossConformalizedQuantileRegressor:
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        groups: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> CrossConformalizedQuantileRegressor:
         """Fit the quantile models of every fold and score every sample out of fold.
 
         Parameters
@@ -130,23 +133,27 @@ class CrossConformalizedQuantileRegressor(BaseSplitRegressor):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
 
+        groups : array-like of shape (n_samples,), default=None
+            CV groups, passed to a group splitter's ``split`` (``cv=GroupKFold(5)``), as
+            scikit-learn's ``cross_validate(groups=...)`` does. Not Mondrian labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the wrapped model's ``fit`` (the rows each model is fitted on); not used
+            in calibration. An error if the model's ``fit`` does not accept it.
+
         Returns
         -------
         self : CrossConformalizedQuantileRegressor
         """
-        self._validate_params()
-        X = self._check_features(X, reset=True)
-        target = check_target(y)
+        X, target, sample_weight = self._fit_prologue(X, y, check_target, sample_weight)
         n = target.shape[0]
-        check_same_rows(X, n)
         owner = type(self).__name__
-        levels, _ = check_levels(self.confidence_level, owner)
-        estimator = self.estimator if self.estimator is not None else self._default_estimator()
+        levels, _ = self._levels(None)
+        estimator = self._resolve_estimator()
         check_refittable(
             estimator, owner, "the quantile models on each fold", "ConformalizedQuantileRegressor"
         )
         param = quantile_parameter(estimator, self.quantile_param)
-        splits = resolve_splits(self.cv, X, target, self.random_state)
+        splits = resolve_splits(self.cv, X, target, self.random_state, groups=groups)
         self.fold_of_ = fold_assignment(splits, n)
         self.fit_levels_ = [float(lv) for lv in levels]
         self._pairs = [tail_quantiles(lv) for lv in levels]
@@ -157,6 +164,7 @@ class CrossConformalizedQuantileRegressor(BaseSplitRegressor):
             target,
             [train for train, _ in splits for _ in quantiles],
             self.n_jobs,
+            sample_weight,
         )
         self.estimators_ = [
             dict(zip(quantiles, models[k * len(quantiles) : (k + 1) * len(quantiles)], strict=True))
@@ -174,7 +182,7 @@ class CrossConformalizedQuantileRegressor(BaseSplitRegressor):
             scores[index] = score.score(target, band)
         self.conformity_scores_ = scores
         # Each fitted level's scores sorted per fold, on first use (see _plus).
-        self._cached_calibrations: dict[int, PlusCalibration] = {}
+        self._cached_calibrations: dict[int, Calibrator] = {}
         return self
 
     def _point_predictions(self, X: Any) -> Any:
@@ -196,10 +204,8 @@ class CrossConformalizedQuantileRegressor(BaseSplitRegressor):
         -------
         intervals : ndarray of shape (n_samples, 2) or (n_samples, n_levels, 2)
         """
-        check_is_fitted(self)
-        X = self._check_features(X, reset=False)
-        levels, scalar = self._levels(confidence_level)
-        _warn_too_few(self.conformity_scores_.shape[1], levels)
+        X, levels, scalar = self._predict_prologue(X, confidence_level)
+        warn_too_few(self.conformity_scores_.shape[1], levels)
         fitted = np.asarray(self.fit_levels_)
         nearest = [int(np.argmin(np.abs(fitted - float(lv)))) for lv in levels]
         out = np.empty((n_rows(X), len(levels), 2))
@@ -213,13 +219,13 @@ class CrossConformalizedQuantileRegressor(BaseSplitRegressor):
         lo, hi = self._pairs[index]
         n_folds = len(self.estimators_)
         if index not in self._cached_calibrations:
-            self._cached_calibrations[index] = PlusCalibration(
-                self.conformity_scores_[index], self.fold_of_, n_folds
+            self._cached_calibrations[index] = Calibrator(
+                self.conformity_scores_[index], folds=self.fold_of_, n_folds=n_folds
             )
         calibration = self._cached_calibrations[index]
         out = np.empty((n_rows(X), len(levels), 2))
         for rows, block in row_blocks(X, 2 * n_folds):
             lower = predict_columns([fold[lo] for fold in self.estimators_], block)
             upper = predict_columns([fold[hi] for fold in self.estimators_], block)
-            out[rows] = calibration.intervals(lower, levels, upper)
+            out[rows] = calibration.plus(lower, levels, upper_centers=upper, warn=False)
         return out

@@ -112,6 +112,18 @@ def signed_residuals(
     return residual if divisor is None else residual / divisor
 
 
+def _numeric(values: ArrayLike, name: str, *, ravel: bool = True) -> Floats:
+    """``values`` as float64, or a ValueError that names the argument and its dtype."""
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be numeric targets; got values of dtype {np.asarray(values).dtype} "
+            "that cannot be read as numbers."
+        ) from None
+    return out.ravel() if ravel else out
+
+
 # ------------------------------------------------------------------------ estimator methods
 
 Block = tuple[slice, Floats, "Floats | None"]
@@ -120,7 +132,7 @@ Block = tuple[slice, Floats, "Floats | None"]
 class PredictiveDistributionMixin:
     """``predict_cdf``, ``predict_quantiles``, ``predict_pvalues`` and ``crps`` for a regressor.
 
-    Hook: a fitted estimator using this mixin (put it left of ``BaseSplitRegressor``) provides
+    Hook: a fitted estimator using this mixin (put it left of ``BaseConformalRegressor``) provides
 
     - ``_predictive_distribution(self) -> ConformalPredictiveDistribution``: the calibrated
       object, built once at fit time from the signed calibration residuals
@@ -181,6 +193,7 @@ class PredictiveDistributionMixin:
         y_grid: ArrayLike,
         *,
         kind: Literal["randomized", "lower", "upper"] = "randomized",
+        shared_grid: bool = False,
     ) -> Floats:
         """Conformal predictive CDFs evaluated on a grid of target values.
 
@@ -198,6 +211,11 @@ class PredictiveDistributionMixin:
             ``random_state`` (same seed, same output); at the true target the values are then
             exactly Uniform(0, 1) (split form). ``"lower"`` (``tau = 0``) and ``"upper"``
             (``tau = 1``) are the deterministic envelopes, which bracket it.
+        shared_grid : bool, default=False
+            Only needed when ``y_grid`` is 1-D with exactly one value per row of ``X``: that
+            shape is ambiguous (``predict_pvalues`` and ``crps`` read it as one value per row),
+            so it is refused unless ``shared_grid=True`` says it is one grid for every row.
+            Pass ``y_grid[:, None]`` for one value per row.
 
         Returns
         -------
@@ -221,7 +239,16 @@ class PredictiveDistributionMixin:
                 f"kind must be one of ['lower', 'randomized', 'upper']. Got {kind!r} instead."
             )
         cpd, m, blocks = self._blocks(X)
-        grid = cpd._grid(y_grid, m, "y_grid")
+        values = _numeric(y_grid, "y_grid", ravel=False)
+        if values.ndim == 1 and values.shape[0] == m and m > 1 and not shared_grid:
+            raise ValueError(
+                f"y_grid is 1-D with {m} values, one per row of X: read as ONE grid shared by "
+                f"every row, this gives an ({m}, {m}) array, while predict_pvalues and crps read "
+                "such a y as one value per row. Say which you mean: pass y_grid[:, None] for "
+                "one value per row (the CDF at each row's own y), or shared_grid=True for one "
+                "grid shared by every row."
+            )
+        grid = cpd._grid(values, m, "y_grid")
         if kind == "randomized":
             tau = np.random.default_rng(seed_from(self.random_state)).random(m)
         else:
@@ -326,7 +353,7 @@ class PredictiveDistributionMixin:
         array([0.993, 0.013])
         """
         cpd, m, blocks = self._blocks(X)
-        values = np.asarray(y, dtype=np.float64)
+        values = _numeric(y, "y", ravel=False)
         if values.ndim not in (1, 2) or values.shape[0] != m:
             raise ValueError(
                 f"y must have shape (n_samples,) = ({m},), one candidate per sample, or "
@@ -386,7 +413,7 @@ class PredictiveDistributionMixin:
         array([0.23 , 3.428])
         """
         cpd, m, blocks = self._blocks(X)
-        target = np.asarray(y, dtype=np.float64).ravel()
+        target = _numeric(y, "y")
         if target.shape[0] != m:
             raise ValueError(f"y has {target.shape[0]} entries but X has {m} rows.")
         out = np.empty(m)

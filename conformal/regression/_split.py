@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from numbers import Real
 from typing import Any
@@ -13,19 +14,21 @@ from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import cross_val_predict
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
-    check_levels,
-    check_same_rows,
     check_sample_count,
+    check_sample_weight,
     check_target,
     is_frozen,
     split_indices,
     take,
 )
+from ..base import fit_with_weights
+from ..calibration import Calibrator, MondrianCells
+from ..calibration._cells import check_labels
 from ..scores import RegressionScore, get_regression_score
-from ._base import BaseSplitRegressor
+from ..weights import WeightScheme, resolve_weights
+from ._base import BaseConformalRegressor
 from ._predictive import (
     Block,
     ConformalPredictiveDistribution,
@@ -37,7 +40,7 @@ from ._predictive import (
 _POINT_SCORES = ["absolute", "signed", "normalized", "gamma"]
 
 
-class SplitConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
+class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegressor):
     """Split conformal prediction intervals around any regressor.
 
     The data given to :meth:`fit` is split into a training part, on which a clone of
@@ -68,17 +71,23 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
     calibration_size : float or int, default=0.3
         Fraction (or number) of the samples held out for calibration. Ignored with a frozen
         estimator.
-    groups : callable, default=None
-        ``groups(X)`` returns one label per row: Mondrian calibration, coverage holds within
-        each group. A group with too few calibration points gets infinite intervals and a
-        :class:`~conformal.ConformalWarning`.
-    weights : array-like of shape (n_samples,), default=None
-        Fixed non-negative weights of the samples given to ``fit`` (e.g. ``rho ** age`` for data
-        that drift, Barber et al. 2023); the calibration part's weights enter a weighted quantile
-        with the test point's weight 1 at ``+inf``. The guarantee then holds up to the
-        coverage gap of Barber et al. (2023), Theorem 2.
+    mondrian : callable, default=None
+        The Mondrian taxonomy: ``mondrian(X)`` returns one label per row (no NaN); coverage
+        holds within each cell (group). A cell with too few calibration points gets infinite
+        intervals and a :class:`~conformal.ConformalWarning`. Checked at ``fit``.
+    weights : WeightScheme, callable or None, default=None
+        Non-exchangeable calibration (see :mod:`conformal.weights`): a scheme such as
+        ``ExponentialDecayWeights(0.99)`` (drift, Barber et al. 2023; the test point weighs 1),
+        or a likelihood ratio ``w(X) -> (n,)`` evaluated on the calibration rows and on each
+        test row (covariate shift, Tibshirani et al. 2019). Weights of your own, one per sample,
+        go to ``fit(X, y, calibration_weights=...)``. An array here still works one release,
+        with a FutureWarning. The guarantee holds up to the coverage gap of Barber et al.
+        (2023), Theorem 2 (exactly, for the true likelihood ratio).
     random_state : int, Generator, RandomState or None, default=None
         Controls the training/calibration split. The generator you pass is not advanced.
+    groups : callable, default=None
+        The old name of ``mondrian`` (kept one release, with a FutureWarning). CV groups for
+        a group splitter are not this: they go to ``fit``.
 
     Attributes
     ----------
@@ -95,7 +104,13 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
         The signed residuals, sorted once on first use: the conformal predictive distributions
         behind :meth:`predict_cdf`. ``None`` for non-residual scores, groups or weights.
     calibration_groups_ : ndarray of shape (n_calibration,) or None
+        Mondrian labels of the calibration rows.
     calibration_weights_ : ndarray of shape (n_calibration,) or None
+        Weights of the calibration rows.
+    weights_scheme_ : WeightScheme or None
+        The scheme behind ``weights`` (a callable is wrapped in ``CallableWeights``).
+    calibrator_ : Calibrator
+        The calibration scores, sorted on first use, with their weights and cells.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` has string column names.
@@ -116,12 +131,13 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
     """
 
     _parameter_constraints: dict[str, list[Any]] = {
-        **BaseSplitRegressor._parameter_constraints,
+        **BaseConformalRegressor._parameter_constraints,
         "estimator": [HasMethods(["fit", "predict"]), None],
         "confidence_level": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like"],
         "conformity_score": [StrOptions(set(_POINT_SCORES)), RegressionScore],
+        "mondrian": [callable, None],
         "groups": [callable, None],
-        "weights": ["array-like", None],
+        "weights": [WeightScheme, callable, "array-like", None],
     }
 
     def __init__(
@@ -131,17 +147,19 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
         confidence_level: float | list[float] = 0.9,
         conformity_score: str | RegressionScore = "absolute",
         calibration_size: float = 0.3,
-        groups: Callable[[Any], ArrayLike] | None = None,
-        weights: ArrayLike | None = None,
+        mondrian: Callable[[Any], ArrayLike] | None = None,
+        weights: Any = None,
         random_state: Any = None,
+        groups: Callable[[Any], ArrayLike] | None = None,
     ) -> None:
         self.estimator = estimator
         self.confidence_level = confidence_level
         self.conformity_score = conformity_score
         self.calibration_size = calibration_size
-        self.groups = groups
+        self.mondrian = mondrian
         self.weights = weights
         self.random_state = random_state
+        self.groups = groups
 
     def _default_estimator(self) -> Any:
         return LinearRegression()
@@ -158,7 +176,14 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
             tags.input_tags.sparse &= inner.input_tags.sparse if inner else False
         return tags
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> SplitConformalRegressor:
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        calibration_weights: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> SplitConformalRegressor:
         """Fit the point model on the training part and score the calibration part.
 
         Parameters
@@ -167,34 +192,43 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
             Passed to the wrapped estimator as given (DataFrames keep their columns).
         y : array-like of shape (n_samples,)
             Finite targets.
+        calibration_weights : array-like of shape (n_samples,), default=None
+            Fixed non-negative weights of the samples (e.g. ``rho ** age`` for data that drift);
+            those of the calibration part enter a weighted quantile with the test point's weight
+            1 at ``+inf`` (see :func:`conformal.conformal_quantile` for their scale). Not with a
+            ``weights`` scheme.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the wrapped model's ``fit`` (its training part's entries); not used in
+            calibration.
 
         Returns
         -------
         self : SplitConformalRegressor
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For bad parameters or inputs, naming them; when ``sample_weight`` is given and the
+            wrapped model does not accept it.
         """
-        self._validate_params()
-        self.n_features_in_: int
-        X = self._check_features(X, reset=True)
-        target = check_target(y)
+        X, target, sample_weight = self._fit_prologue(X, y, check_target, sample_weight)
         n = target.shape[0]
-        check_same_rows(X, n)
-        check_levels(self.confidence_level, type(self).__name__)
         score = get_regression_score(self.conformity_score, param="conformity_score")
         if score.needs_quantiles:
             raise ValueError(
                 f"conformity_score={score.name!r} needs quantile models; use "
                 "ConformalizedQuantileRegressor for CQR scores."
             )
-        weights = None
-        if self.weights is not None:
-            weights = np.asarray(self.weights, dtype=np.float64).ravel()
-            if weights.shape[0] != n:
-                raise ValueError(
-                    f"weights has {weights.shape[0]} entries but fit got {n} samples; pass one "
-                    "weight per sample given to fit."
-                )
-        estimator = self.estimator if self.estimator is not None else self._default_estimator()
+        scheme, fixed = self._weight_inputs(calibration_weights, n)
+        self._mondrian = self._resolve_mondrian()
+        estimator = self._resolve_estimator()
         if is_frozen(estimator):
+            if sample_weight is not None:
+                raise ValueError(
+                    "sample_weight was given with a FrozenEstimator, which is not refitted; fit "
+                    "without sample_weight (it only weighs the wrapped model's training)."
+                )
             calibration = np.arange(n)
             self.estimator_ = estimator
             if score.needs_scale:
@@ -203,7 +237,12 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
             check_sample_count(n, type(self).__name__)
             train, calibration = split_indices(n, self.calibration_size, self.random_state)
             X_train, y_train = take(X, train), target[train]
-            self.estimator_ = clone(estimator).fit(X_train, y_train)
+            self.estimator_ = fit_with_weights(
+                clone(estimator),
+                X_train,
+                y_train,
+                None if sample_weight is None else sample_weight[train],
+            )
             if score.needs_scale:
                 score = self._fit_scale(score, estimator, X_train, y_train)
         X_cal = take(X, calibration)
@@ -211,12 +250,70 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
         y_cal, f_cal = target[calibration], self._point_predictions(X_cal)
         scale_cal = self._scale(X_cal)
         self.conformity_scores_ = score.score(y_cal, f_cal, scale=scale_cal)
-        self.calibration_groups_ = (
-            None if self.groups is None else np.asarray(self.groups(X_cal)).ravel()
+        self.calibration_groups_ = None
+        cells = None
+        if self._mondrian is not None:
+            self.calibration_groups_ = check_labels(
+                np.asarray(self._mondrian(X_cal)), len(calibration), "mondrian(X)"
+            )
+            cells = MondrianCells(self.calibration_groups_, name="mondrian(X)")
+        self.weights_scheme_ = scheme
+        if scheme is not None:
+            self.calibration_weights_ = scheme.calibration_weights(X_cal, calibration, n)
+        else:
+            self.calibration_weights_ = None if fixed is None else fixed[calibration]
+        self.calibrator_ = Calibrator(
+            self.conformity_scores_, weights=self.calibration_weights_, groups=cells
         )
-        self.calibration_weights_ = None if weights is None else weights[calibration]
         self._fit_predictive(score, y_cal, f_cal, scale_cal)
         return self
+
+    def _resolve_mondrian(self) -> Callable[[Any], ArrayLike] | None:
+        """The Mondrian callable, from ``mondrian`` or its old name ``groups``."""
+        if self.groups is not None:
+            if self.mondrian is not None:
+                raise ValueError(
+                    "mondrian and groups were both given; groups is the old name of mondrian: "
+                    "pass only mondrian=..."
+                )
+            warnings.warn(
+                f"{type(self).__name__}(groups=...) is renamed mondrian=... (a Mondrian "
+                "taxonomy; CV groups go to fit); the old name stops working in the next release.",
+                FutureWarning,
+                stacklevel=3,
+            )
+            return self.groups
+        return self.mondrian
+
+    def _weight_inputs(
+        self, calibration_weights: ArrayLike | None, n: int
+    ) -> tuple[WeightScheme | None, NDArray[np.float64] | None]:
+        """The weight scheme, or the fixed per-sample weights (checked at fit, every row)."""
+        weights = self.weights
+        if weights is not None and not callable(weights) and not isinstance(weights, WeightScheme):
+            warnings.warn(
+                "an array passed as weights=... is deprecated (data-sized arrays in __init__ "
+                "break clone, cross_val_score and GridSearchCV): pass it to "
+                "fit(X, y, calibration_weights=...), or use a scheme from conformal.weights.",
+                FutureWarning,
+                stacklevel=3,
+            )
+            if calibration_weights is None:
+                values = np.asarray(weights, dtype=np.float64).ravel()
+                if values.shape[0] != n:
+                    raise ValueError(
+                        f"weights has {values.shape[0]} entries but fit got {n} samples; pass "
+                        "one weight per sample given to fit."
+                    )
+                calibration_weights = values
+            weights = None
+        scheme = resolve_weights(weights)
+        if scheme is not None and calibration_weights is not None:
+            raise ValueError(
+                "calibration_weights was given to fit together with a weights scheme; use one "
+                "of them."
+            )
+        return scheme, check_sample_weight(calibration_weights, n, "calibration_weights")
 
     def _fit_predictive(self, score: RegressionScore, y: NDArray, f: Any, scale: Any) -> None:
         """Keep the signed residuals (for residual scores) and their sorted distribution."""
@@ -307,16 +404,8 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseSplitRegressor):
             ``[lower, upper]``; a sequence of levels adds the middle axis. Infinite bounds (with a
             :class:`~conformal.ConformalWarning`) when the calibration set is too small.
         """
-        check_is_fitted(self)
-        X = self._check_features(X, reset=False)
-        levels, scalar = self._levels(confidence_level)
-        calibration: dict[str, Any] = {}
-        if self.calibration_groups_ is not None:
-            calibration["groups"] = self.calibration_groups_
-            calibration["test_groups"] = np.asarray(self.groups(X)).ravel()  # type: ignore[misc]
-        if self.calibration_weights_ is not None:
-            calibration["weights"] = self.calibration_weights_
-        thresholds = self._thresholds(self.score_, self.conformity_scores_, levels, **calibration)
+        X, levels, scalar = self._predict_prologue(X, confidence_level)
+        thresholds = self.calibrator_.threshold(levels, test=self._test_context(X))
         intervals = self.score_.inverse(
             np.asarray(self._point_predictions(X), dtype=np.float64),
             thresholds,

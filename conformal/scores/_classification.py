@@ -13,6 +13,20 @@ most probable class. APS, RAPS and top-k use this order, so their sets are alway
 with ties, the sets never hold "half" of a group of tied classes in an order that changes from
 call to call.
 
+Zero-probability classes (APS, RAPS). A class of probability 0 is ranked after every class of
+positive probability, where the mass above it is already the full mass ``M`` of the row. Following
+the generalized conditional quantile of Romano, Sesia and Candes (2020, section 2),
+``L(x; tau) = min{c : p_(1) + ... + p_(c) >= tau}``, a class enters the set at level ``tau`` only
+if the mass ranked strictly above it is below ``tau``: a zero-probability class enters only beyond
+the full mass. Its score is therefore the smallest float above ``max(M, 1)`` (plus the RAPS
+penalty of its rank), never the ``M`` of the class that completes the mass: a threshold of 1 (which
+one-hot calibration rows produce) holds every class of positive probability and none of
+probability 0, instead of every class.
+
+Bounded scores. :meth:`ClassificationScore.max_score` is the largest value a score can take (1 for
+LAC, the number of classes for top-k, just above 1 for APS, plus the largest penalty for RAPS); a
+threshold at or above it makes every set full, which an estimator can warn about.
+
 Randomized scores (APS, RAPS) take ``u``: one uniform draw in [0, 1] per row (per sample), the
 same for every class of that row. Estimators of this package draw ``u`` from their
 ``random_state``; a user calling a score directly passes it.
@@ -154,6 +168,22 @@ class ClassificationScore:
         """Scores of every class, shape ``(n, n_classes)`` (larger = less conforming)."""
         raise NotImplementedError  # pragma: no cover - every concrete score overrides it
 
+    def max_score(self, n_classes: int) -> float:
+        """The largest value the score can take with ``n_classes`` classes (``inf``: unbounded).
+
+        A threshold at or above it puts every class in every set (for probability rows that
+        sum to at most 1); estimators warn then, since the sets say nothing.
+
+        Parameters
+        ----------
+        n_classes : int
+
+        Returns
+        -------
+        float
+        """
+        return float(np.inf)
+
     def score(self, proba: ArrayLike, y_index: ArrayLike, u: ArrayLike | None = None) -> Floats:
         """Scores of the observed classes ``y_index`` (column indices into ``proba``).
 
@@ -228,6 +258,10 @@ class LACScore(ClassificationScore):
     def score_all(self, proba: ArrayLike, u: ArrayLike | None = None) -> Floats:
         return 1.0 - check_proba(proba)
 
+    def max_score(self, n_classes: int) -> float:
+        """1, the score of a class of probability 0."""
+        return 1.0
+
 
 class TopKScore(ClassificationScore):
     """Rank of the class: 1 for the most probable, 2 for the next, and so on.
@@ -257,6 +291,10 @@ class TopKScore(ClassificationScore):
         np.put_along_axis(out, order, positions, axis=1)
         return out
 
+    def max_score(self, n_classes: int) -> float:
+        """``n_classes``, the rank of the last class."""
+        return float(n_classes)
+
 
 class APSScore(ClassificationScore):
     """Adaptive prediction sets (Romano, Sesia and Candes 2020).
@@ -265,6 +303,16 @@ class APSScore(ClassificationScore):
     ``C(y) = sum_{rank(k) <= rank(y)} p_k``; the randomized score subtracts ``u * p_y`` with ``u``
     uniform in [0, 1]. The set takes classes in rank order while their score stays at most the
     threshold: hard ``x`` (flat probabilities) get large sets, easy ``x`` small ones.
+
+    A class of probability 0 comes after the full mass ``M`` of its row: its score is the
+    smallest float above ``max(M, 1)``, so that it enters a set only beyond the full mass (the
+    generalized quantile of Romano et al. 2020; see :mod:`conformal.scores._classification`).
+    Without that, a threshold of 1, which many one-hot calibration rows produce (a random forest
+    whose trees agree), ties every zero-probability class with the class completing the mass
+    and gives every row every class. Sets stay ``{y : s(x, y) <= q}``, with the calibration
+    scores computed the same way, so the split-conformal guarantee
+    ``P(Y in C(X)) >= confidence_level`` holds as for any score, and sets are nested in the
+    level and prefixes of the rank order.
 
     Parameters
     ----------
@@ -284,6 +332,9 @@ class APSScore(ClassificationScore):
     array([0.65])
     >>> APSScore(randomized=False).predict_set(proba, 0.85)
     array([[ True,  True, False]])
+    >>> APSScore(randomized=False).predict_set([[1.0, 0.0, 0.0], [0.6, 0.4, 0.0]], 1.0)
+    array([[ True, False, False],
+           [ True,  True, False]])
     """
 
     name = "aps"
@@ -299,14 +350,27 @@ class APSScore(ClassificationScore):
         order = rank_order(p)
         ordered = np.take_along_axis(p, order, axis=1)
         cumulative = np.cumsum(ordered, axis=1)
+        empty = ordered <= 0.0  # probability 0: ranked last, after the full mass
+        beyond = np.nextafter(np.maximum(cumulative[:, -1:], 1.0), np.inf) if empty.any() else None
         if self.randomized:
             cumulative -= _check_u(u, p.shape[0], repr(self))[:, np.newaxis] * ordered
+        if beyond is not None:
+            cumulative = np.where(empty, beyond, cumulative)
         penalty = self._penalty(p.shape[1])
         if penalty is not None:
             cumulative += penalty
         out = np.empty(p.shape, dtype=np.float64)
         np.put_along_axis(out, order, cumulative, axis=1)
         return out
+
+    def max_score(self, n_classes: int) -> float:
+        """The score of the last class of a one-hot row: a class of probability 0 ranked last
+        (just above 1 for APS; RAPS adds its largest penalty), computed by :meth:`score_all`."""
+        if n_classes < 1:
+            raise ValueError(f"n_classes must be at least 1. Got {n_classes!r}.")
+        one_hot = np.zeros((1, n_classes))
+        one_hot[0, 0] = 1.0
+        return float(self.score_all(one_hot, np.zeros(1)).max())
 
 
 _LAMBDAS = (0.001, 0.01, 0.1, 0.2, 0.5)
@@ -331,7 +395,8 @@ class RAPSScore(APSScore):
         evaluated on the tuning slice, are smallest on average (the first on ties), as the
         authors' "size" criterion.
     randomized : bool, default=True
-        Subtract ``u * p_y`` as in :class:`APSScore`.
+        Subtract ``u * p_y`` as in :class:`APSScore`. A class of probability 0 has the APS
+        score just above the full mass, plus its rank's penalty, as in :class:`APSScore`.
     tune_size : float, default=0.3
         Fraction of the calibration data set aside to tune ``k_reg`` and ``lam`` when either is
         ``None`` (the authors' code uses 0.3, MAPIE 0.2). Those points are not used to

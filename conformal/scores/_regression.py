@@ -3,11 +3,27 @@
 Thresholds come from :func:`conformal.calibration.conformal_quantile`. ``inverse`` accepts one
 threshold per level (shape ``(L,)``) or per test point and level (shape ``(n, L)``; asymmetric
 scores add a last axis ``[lower side, upper side]``) and returns intervals of shape ``(n, L, 2)``.
+
+Outward rounding. The interval is the inverse of the score computed in floating point
+(``f - q * |f|``, ``f -+ q * s``, ``hi + q``, ...), whose rounding can put a bound one or a few
+units in the last place (ulps) *inside* the ``y`` whose score is exactly the threshold, and leave
+that ``y`` out. Every ``inverse`` of this module therefore guarantees: **every float64 ``y``
+whose score, computed by the score's own ``score`` in float64, is at most the threshold lies in
+the closed interval** (for an asymmetric score: at most the threshold of its side; the score of a
+lower bound is the lower-side score). After the interval is written, each finite bound whose
+next float outward (``np.nextafter`` towards ``-inf`` for a lower bound, ``+inf`` for an upper
+one) still has a score at most the threshold is moved out to the last such float (the scores are
+monotone along each side, so that float is found by doubling then bisecting the number of ulps;
+one or two steps in practice). A bound that is already the outermost such float, including every
+bound computed exactly, is left bit for bit as written; a bound already outside (score above the
+threshold) is never moved, and infinite bounds never are.
 """
 
 from __future__ import annotations
 
 import copy
+import warnings
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,12 +39,20 @@ __all__ = [
     "GammaScore",
     "NormalizedScore",
     "RegressionScore",
+    "RelativeScore",
     "SignedScore",
     "get_regression_score",
 ]
 
+Floats = NDArray[np.float64]
+# The score of a candidate bound ``y`` from the centres ``lo``, ``hi`` and the scale ``s``
+# (broadcast against ``y``): the exact float64 expression of the class's ``score``.
+SideScore = Callable[[Floats, Floats, Floats, Floats], Floats]
 
-def _broadcast(threshold: ArrayLike, n: int, asymmetric: bool) -> NDArray[np.float64]:
+_RESIDUAL_NAMES = ["absolute", "signed", "normalized", "gamma"]
+
+
+def _broadcast(threshold: ArrayLike, n: int, asymmetric: bool) -> Floats:
     """Thresholds as ``(n or 1, L)`` (or ``(n or 1, L, 2)`` when asymmetric)."""
     q = np.asarray(threshold, dtype=np.float64)
     core = 2 if asymmetric else 1
@@ -43,29 +67,223 @@ def _broadcast(threshold: ArrayLike, n: int, asymmetric: bool) -> NDArray[np.flo
 
 _UNIT_SCALE = np.ones(1)
 
+# ---------------------------------------------------------------- outward rounding
+#
+# Floats in increasing order are the integers ``key`` below in increasing order (the sign-
+# magnitude bit pattern turned into two's complement; -0.0 and +0.0 share key 0), so "k ulps
+# outward" is ``key +- k``. Offsets are kept in uint64 (modular arithmetic): the distance from
+# any finite float to an infinity is below 2**64.
 
-def _band(
-    lo: NDArray[np.float64],
-    hi: NDArray[np.float64],
-    q_lo: NDArray[np.float64],
-    q_hi: NDArray[np.float64],
-    scale: NDArray[np.float64] | None = None,
-) -> NDArray[np.float64]:
-    """``[lo - q_lo * scale, hi + q_hi * scale]`` as ``(n, L, 2)``, in one pass."""
+_SIGN_BIT = np.int64(-(2**63))
+_INT64_MAX = np.int64(2**63 - 1)
+_INF_KEY = np.uint64(0x7FF0000000000000)  # the key of +inf
+_CHUNK = 1 << 16  # bounds checked at once: the temporaries stay in cache
+_ULP_STEPS = 4  # single-ulp steps before doubling and bisection
+
+
+def _to_key(x: Floats) -> NDArray[np.uint64]:
+    bits = np.ascontiguousarray(x, dtype=np.float64).view(np.int64)
+    return np.where(bits < 0, _SIGN_BIT - bits, bits).view(np.uint64)
+
+
+def _from_key(key: NDArray[np.uint64]) -> Floats:
+    signed = key.view(np.int64)
+    return np.where(signed < 0, _SIGN_BIT - signed, signed).view(np.float64)
+
+
+def _outermost(
+    bound: Floats,
+    q: Floats,
+    side_score: SideScore,
+    lo: Floats,
+    hi: Floats,
+    scale: Floats,
+    outward: int,
+) -> Floats:
+    """The outermost float beyond each ``bound`` whose score is still at most ``q``.
+
+    All arguments are 1-D, one entry per bound; the caller has checked that ``bound`` itself is
+    inside (score at most ``q``). Doubling the offset in ulps finds one that is outside, then
+    bisection the last one inside: about ``2 log2(gap)`` evaluations on the bounds that move,
+    two in the usual case of a one-ulp gap. The scores are monotone along a side, so this is the
+    last float of the set on that side.
+    """
+    m = bound.shape[0]
+    key = _to_key(bound)
+    # room: ulps from the bound to the infinity it moves towards (an infinity is always outside)
+    room = (_INF_KEY - key) if outward > 0 else (key + _INF_KEY)
+
+    def inside(offset: NDArray[np.uint64], rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+        moved = key[rows] + offset if outward > 0 else key[rows] - offset
+        with np.errstate(all="ignore"):
+            scores = side_score(_from_key(moved), lo[rows], hi[rows], scale[rows])
+        return np.asarray(scores <= q[rows])
+
+    good = np.zeros(m, dtype=np.uint64)  # offsets known inside
+    bad = np.zeros(m, dtype=np.uint64)  # offsets known outside (0: none found yet)
+    step = np.ones(m, dtype=np.uint64)
+    rows = np.flatnonzero(good < room)
+    while rows.size:  # doubling, capped at the infinity
+        trial = good[rows] + np.minimum(step[rows], room[rows] - good[rows])
+        ok = inside(trial, rows)
+        good[rows[ok]] = trial[ok]
+        bad[rows[~ok]] = trial[~ok]
+        step[rows] *= np.uint64(2)
+        rows = rows[ok & (trial < room[rows])]
+    rows = np.flatnonzero(bad > good + np.uint64(1))
+    while rows.size:  # bisection between the last offset inside and the first outside
+        mid = good[rows] + (bad[rows] - good[rows]) // np.uint64(2)
+        ok = inside(mid, rows)
+        good[rows[ok]] = mid[ok]
+        bad[rows[~ok]] = mid[~ok]
+        rows = rows[bad[rows] > good[rows] + np.uint64(1)]
+    moved = key + good if outward > 0 else key - good
+    return _from_key(moved)
+
+
+def _neighbours(bound: Floats, outward: int) -> Floats:
+    """The next float outward of each bound (``np.nextafter`` towards ``-+inf``), computed on
+    the bit patterns: a few integer operations, much cheaper than ``np.nextafter``. An infinite
+    bound gives NaN or the largest finite float, whose score is never at most the threshold
+    that made the bound infinite."""
+    bits = bound.view(np.int64)
+    step = (bits >> 63) | 1  # +1 for a positive float, -1 for a negative one
+    moved = bits - step if outward < 0 else bits + step
+    # +0.0 has no lower neighbour that way (nor -0.0 an upper one): both give a NaN pattern
+    zero = moved == (-1 if outward < 0 else _INT64_MAX)
+    if zero.any():
+        moved[zero] = _SIGN_BIT + 1 if outward < 0 else 1
+    return moved.view(np.float64)
+
+
+def _round_side_outward(
+    out: Floats,
+    side: int,
+    q: Floats,
+    side_score: SideScore,
+    lo: Floats,
+    hi: Floats,
+    scale: Floats,
+) -> None:
+    """Move the bounds ``out[..., side]`` outward in place (0: lower, 1: upper), see the module.
+
+    Block of rows by block of rows (the temporaries stay in cache), a dense pass checks the
+    float just outside every bound; only the bounds whose neighbour is inside are checked
+    again, one ulp at a time for a few steps (most runs of floats with one score are one or two
+    ulps long). The rare bound still moving after that is finished by doubling and bisection
+    (:func:`_outermost`), all blocks at once.
+    """
+    n, n_levels = out.shape[:2]
+    outward = 1 if side else -1
+    bounds = out[..., side]
+    flat_out = out.reshape(-1)
+    rows_per_chunk = max(1, _CHUNK // n_levels)
+    long_runs: list[tuple[NDArray[np.intp], Floats]] = []
+    for start in range(0, n, rows_per_chunk):
+        stop = min(n, start + rows_per_chunk)
+        chunk = bounds[start:stop]
+        q_c = q if q.shape[0] == 1 else q[start:stop]
+        lo_c, hi_c = lo[start:stop], hi[start:stop]
+        s_c = scale if scale.shape[0] == 1 else scale[start:stop]
+        beyond = _neighbours(chunk, outward)
+        with np.errstate(all="ignore"):
+            inside = (
+                side_score(beyond, lo_c[:, np.newaxis], hi_c[:, np.newaxis], s_c[:, np.newaxis])
+                <= q_c
+            )
+        if not inside.any():  # (an infinite bound is never inside: see _neighbours)
+            continue
+        # the bounds that moved (flat positions row * L + level), with their threshold, centres
+        # and scale; each step keeps those whose next float outward is inside too
+        local = np.flatnonzero(inside)
+        rows = local // n_levels if n_levels > 1 else local
+        bound = beyond.reshape(-1)[local]
+        threshold = q_c.reshape(-1)[local if q_c.shape[0] > 1 else local % n_levels]
+        lo_r, hi_r = lo_c[rows], hi_c[rows]
+        s_r = s_c[rows] if s_c.shape[0] > 1 else s_c
+        position = local + start * n_levels
+        for _ in range(_ULP_STEPS):
+            nxt = _neighbours(bound, outward)
+            with np.errstate(all="ignore"):
+                ok = side_score(nxt, lo_r, hi_r, s_r) <= threshold
+            n_ok = np.count_nonzero(ok)
+            if n_ok < ok.shape[0]:  # those that stop here: write them out
+                stop_here = ~ok
+                flat_out[2 * position[stop_here] + side] = bound[stop_here]
+                if not n_ok:
+                    break
+                position, bound, nxt, threshold = position[ok], bound[ok], nxt[ok], threshold[ok]
+                lo_r, hi_r = lo_r[ok], hi_r[ok]
+                s_r = s_r[ok] if s_r.shape[0] > 1 else s_r
+            bound = nxt
+        else:  # still moving: a long run of floats with one score
+            s_r = s_r if s_r.shape[0] > 1 else np.broadcast_to(s_r, bound.shape)
+            long_runs.append((position, np.stack([bound, threshold, lo_r, hi_r, s_r])))
+    if long_runs:
+        position = np.concatenate([p for p, _ in long_runs])
+        bound, threshold, lo_r, hi_r, s_r = np.concatenate([v for _, v in long_runs], axis=1)
+        flat_out[2 * position + side] = _outermost(
+            bound, threshold, side_score, lo_r, hi_r, s_r, outward
+        )
+
+
+def _interval(
+    lo: Floats,
+    hi: Floats,
+    q_lo: Floats,
+    q_hi: Floats,
+    lower_score: SideScore,
+    upper_score: SideScore,
+    scale: Floats | None = None,
+) -> Floats:
+    """``[lo - q_lo * scale, hi + q_hi * scale]`` as ``(n, L, 2)``, rounded outward.
+
+    The one interval-writing path of every score: the kernel writes the bounds in one pass, then
+    each side is rounded outward against its own score and threshold (see the module).
+    """
+    lo = np.ascontiguousarray(lo, dtype=np.float64)
+    hi = np.ascontiguousarray(hi, dtype=np.float64)
+    q_lo = np.ascontiguousarray(q_lo, dtype=np.float64)
+    q_hi = np.ascontiguousarray(q_hi, dtype=np.float64)
+    s = _UNIT_SCALE if scale is None else np.ascontiguousarray(scale, dtype=np.float64)
     out = np.empty((lo.shape[0], q_lo.shape[-1], 2), dtype=np.float64)
-    fill_intervals(
-        np.ascontiguousarray(lo, dtype=np.float64),
-        np.ascontiguousarray(hi, dtype=np.float64),
-        np.ascontiguousarray(q_lo, dtype=np.float64),
-        np.ascontiguousarray(q_hi, dtype=np.float64),
-        _UNIT_SCALE if scale is None else np.ascontiguousarray(scale, dtype=np.float64),
-        out,
-    )
+    fill_intervals(lo, hi, q_lo, q_hi, s, out)
+    _round_side_outward(out, 0, q_lo, lower_score, lo, hi, s)
+    _round_side_outward(out, 1, q_hi, upper_score, lo, hi, s)
     return out
+
+
+# The forward scores of a candidate bound y, written exactly as the classes' ``score`` computes
+# them (tests check that they agree bit for bit). lo / hi are the centres (the same array for a
+# point prediction), s the scale (1 when unused).
+
+
+def _absolute(y: Floats, lo: Floats, hi: Floats, s: Floats) -> Floats:
+    return np.abs(y - lo)
+
+
+def _scaled_absolute(y: Floats, lo: Floats, hi: Floats, s: Floats) -> Floats:
+    return np.abs(y - lo) / s
+
+
+def _below(y: Floats, lo: Floats, hi: Floats, s: Floats) -> Floats:
+    return lo - y
+
+
+def _above(y: Floats, lo: Floats, hi: Floats, s: Floats) -> Floats:
+    return y - hi
+
+
+def _outside_band(y: Floats, lo: Floats, hi: Floats, s: Floats) -> Floats:
+    return np.maximum(lo - y, y - hi)
 
 
 class RegressionScore:
     """Base class of regression scores.
+
+    These are nonconformity scores (larger = less conforming); ``inverse`` is the set of ``y``
+    whose score is at most a threshold, an interval for every score here, rounded outward in
+    floating point (see the module).
 
     Attributes
     ----------
@@ -83,6 +301,14 @@ class RegressionScore:
     needs_quantiles: ClassVar[bool] = False
     needs_scale: ClassVar[bool] = False
 
+    @property
+    def is_shift(self) -> bool:
+        """``True`` when the interval is the prediction plus or minus a threshold that does not
+        depend on ``x`` (``"absolute"`` and ``"signed"``): the bounds are then order statistics
+        of shifted scores, which cross-conformal (plus) methods select without an
+        ``n_test x n`` matrix."""
+        return False
+
     def score(
         self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
@@ -92,8 +318,40 @@ class RegressionScore:
     def inverse(
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
-        """Intervals ``(n, L, 2)`` of all ``y`` whose score is at most ``threshold``."""
+        """Intervals ``(n, L, 2)`` of all ``y`` whose score is at most ``threshold``.
+
+        Guarantee (rounded outward): every float64 ``y`` whose score, computed by
+        :meth:`score` in float64 with the same prediction and scale, is at most the threshold
+        (of its side, for an asymmetric score) lies in ``[lower, upper]``. A bound whose
+        arithmetic is exact is returned bit for bit as ``f - q * s`` / ``f + q * s`` computes
+        it; a bound that rounding put inside is moved out by the few ulps needed (see the
+        module). Infinite thresholds give infinite bounds.
+        """
         raise NotImplementedError  # pragma: no cover - every concrete score overrides it
+
+    def signed_residual(
+        self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
+        """Signed residuals ``(y - f(x)) / s(x)`` of a residual score.
+
+        ``s`` is 1 for ``"absolute"`` and ``"signed"``, the difficulty estimate ``sigma(x)``
+        (``scale``) for ``"normalized"`` and ``|f(x)|`` for ``"gamma"``. They are what
+        conformal predictive distributions are built from.
+
+        Raises
+        ------
+        ValueError
+            For scores that are not residuals of one prediction (CQR and any other score).
+        """
+        kind = (
+            "a CQR score (it compares y with two quantile models)"
+            if self.needs_quantiles
+            else ("not a residual of one prediction")
+        )
+        raise ValueError(
+            f"{type(self).__name__} (conformity_score={self.name!r}) is {kind}: it has no signed "
+            f"residual (y - f(x)) / s(x). Residual scores: {_RESIDUAL_NAMES}."
+        )
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
@@ -141,18 +399,28 @@ class AbsoluteScore(RegressionScore):
 
     name = "absolute"
 
+    @property
+    def is_shift(self) -> bool:
+        return True
+
     def score(
         self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
         f = self._point(y_pred)
         return np.abs(_check_y(y, f.shape[0]) - f)
 
+    def signed_residual(
+        self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
+        f = self._point(y_pred)
+        return _check_y(y, f.shape[0]) - f
+
     def inverse(
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
         f = self._point(y_pred)
         q = _broadcast(threshold, f.shape[0], False)
-        return _band(f, f, q, q)
+        return _interval(f, f, q, q, _absolute, _absolute)
 
 
 class SignedScore(RegressionScore):
@@ -171,6 +439,10 @@ class SignedScore(RegressionScore):
     name = "signed"
     asymmetric = True
 
+    @property
+    def is_shift(self) -> bool:
+        return True
+
     def score(
         self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
@@ -178,22 +450,44 @@ class SignedScore(RegressionScore):
         t = _check_y(y, f.shape[0])
         return np.column_stack([f - t, t - f])
 
+    def signed_residual(
+        self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
+        f = self._point(y_pred)
+        return _check_y(y, f.shape[0]) - f
+
     def inverse(
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
         f = self._point(y_pred)
         q = _broadcast(threshold, f.shape[0], True)
-        return _band(f, f, q[..., 0], q[..., 1])
+        return _interval(f, f, q[..., 0], q[..., 1], _below, _above)
+
+
+def _nonzero_predictions(f: Floats) -> Floats:
+    if (f == 0).any():
+        raise ValueError(
+            "GammaScore divides by |f(x)| and got a prediction of exactly 0; use "
+            "conformity_score='absolute' or a model whose predictions are non-zero."
+        )
+    return f
 
 
 class GammaScore(RegressionScore):
-    """``|y - f(x)| / |f(x)|``; interval ``f(x) -+ q |f(x)|`` (relative error, positive targets).
+    """The relative residual |y - f(x)| / |f(x)|; interval ``f(x) -+ q |f(x)|``.
+
+    The relative error, for targets of one sign whose noise grows with their size (MAPIE's
+    ``GammaConformityScore(sym=True)``, named after the gamma distribution whose standard
+    deviation is proportional to its mean). Also exported as :data:`RelativeScore` (the same
+    class). A prediction of exactly 0 is an error.
 
     Examples
     --------
     >>> from conformal.scores import GammaScore
     >>> GammaScore().score([11.0, 18.0], [10.0, 20.0])
     array([0.1, 0.1])
+    >>> GammaScore().signed_residual([11.0, 18.0], [10.0, 20.0])
+    array([ 0.1, -0.1])
     """
 
     name = "gamma"
@@ -201,20 +495,28 @@ class GammaScore(RegressionScore):
     def score(
         self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
-        f = self._point(y_pred)
-        if (f == 0).any():
-            raise ValueError(
-                "GammaScore divides by |f(x)| and got a prediction of exactly 0; use "
-                "score='absolute' or a model whose predictions are non-zero."
-            )
+        f = _nonzero_predictions(self._point(y_pred))
         return np.abs(_check_y(y, f.shape[0]) - f) / np.abs(f)
+
+    def signed_residual(
+        self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
+        f = _nonzero_predictions(self._point(y_pred))
+        return (_check_y(y, f.shape[0]) - f) / np.abs(f)
 
     def inverse(
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
         f = self._point(y_pred)
         q = _broadcast(threshold, f.shape[0], False)
-        return _band(f, f, q, q, np.abs(f))
+        return _interval(f, f, q, q, _scaled_absolute, _scaled_absolute, np.abs(f))
+
+
+RelativeScore = GammaScore
+"""The relative residual ``|y - f(x)| / |f(x)|``: another name of :class:`GammaScore` (the same
+class, so ``RelativeScore() `` is a ``GammaScore`` whose ``name`` is ``"gamma"``)."""
+
+_DEFAULT_MIN_SCALE = 0.01
 
 
 class NormalizedScore(RegressionScore):
@@ -233,10 +535,15 @@ class NormalizedScore(RegressionScore):
     cv : int or None, default=5
         Folds for the out-of-fold residuals the difficulty model learns from; ``None`` uses the
         point model's in-sample residuals (cheaper, but they understate flexible models' errors).
-    beta : float, default=0.01
-        Floor on ``sigma`` as a fraction of the mean absolute training residual (for a frozen
-        difficulty model: of its mean prediction on the calibration data), so a difficulty model
-        predicting 0 or less cannot produce zero-width or inverted intervals.
+    min_scale : float, default=0.01
+        Relative floor on ``sigma``: ``sigma(x) = max(model(x), min_scale * mean)`` where
+        ``mean`` is the mean absolute training residual (for a frozen difficulty model: its mean
+        prediction on the calibration data), so that a difficulty model predicting 0 or less
+        cannot produce zero-width or inverted intervals. It is a floor, not the additive
+        ``sigma(x) + beta`` of some papers.
+    beta : float, default=None
+        Deprecated spelling of ``min_scale`` (same meaning); passing it gives a
+        ``FutureWarning``. It will be removed in the next release.
 
     Examples
     --------
@@ -249,20 +556,50 @@ class NormalizedScore(RegressionScore):
     needs_scale = True
 
     def __init__(
-        self, difficulty_estimator: Any = None, *, cv: int | None = 5, beta: float = 0.01
+        self,
+        difficulty_estimator: Any = None,
+        *,
+        cv: int | None = 5,
+        min_scale: float = _DEFAULT_MIN_SCALE,
+        beta: float | None = None,
     ) -> None:
+        if beta is not None:
+            if min_scale != _DEFAULT_MIN_SCALE:
+                raise ValueError(
+                    f"NormalizedScore got both min_scale={min_scale!r} and its deprecated "
+                    f"spelling beta={beta!r}; pass min_scale only."
+                )
+            warnings.warn(
+                "NormalizedScore(beta=...) is deprecated and will be removed in the next "
+                f"release; use NormalizedScore(min_scale={beta!r}) instead (the same relative "
+                "floor on sigma(x)).",
+                FutureWarning,
+                stacklevel=2,
+            )
+            min_scale = beta
         self.difficulty_estimator = difficulty_estimator
         self.cv = cv
-        self.beta = beta
+        self.min_scale = min_scale
         self.estimator_: Any
         self.floor_: float
+
+    @property
+    def beta(self) -> float:
+        """Deprecated: ``min_scale``."""
+        warnings.warn(
+            "NormalizedScore.beta is deprecated and will be removed in the next release; use "
+            "NormalizedScore.min_scale instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.min_scale
 
     def fit_scale(self, X: Any, abs_residuals: ArrayLike | None = None) -> NormalizedScore:
         """Fit the difficulty model on ``|y - f(x)|``; returns a fitted copy, ``self`` untouched.
 
         A ``FrozenEstimator`` difficulty model is used as it is; then ``abs_residuals`` may be
-        ``None`` and the floor is ``beta`` times the mean of its predictions on ``X`` (a scale in
-        the units of ``y`` either way, so rescaling ``y`` rescales the intervals).
+        ``None`` and the floor is ``min_scale`` times the mean of its predictions on ``X`` (a
+        scale in the units of ``y`` either way, so rescaling ``y`` rescales the intervals).
         """
         from sklearn.ensemble import HistGradientBoostingRegressor
         from sklearn.frozen import FrozenEstimator
@@ -281,11 +618,11 @@ class NormalizedScore(RegressionScore):
                 model = clone(model).fit(X, reference)
         fitted.estimator_ = model
         mean = float(reference.mean()) if reference.size else 0.0
-        fitted.floor_ = self.beta * mean if mean > 0 else np.finfo(np.float64).tiny
+        fitted.floor_ = self.min_scale * mean if mean > 0 else np.finfo(np.float64).tiny
         return fitted
 
     def predict_scale(self, X: Any) -> NDArray[np.float64]:
-        """``sigma(x)``, floored at ``floor_`` (``beta`` times the reference scale)."""
+        """``sigma(x)``, floored at ``floor_`` (``min_scale`` times the reference scale)."""
         if not hasattr(self, "estimator_"):
             raise ValueError("NormalizedScore.predict_scale called before fit_scale.")
         sigma = np.asarray(self.estimator_.predict(X), dtype=np.float64).ravel()
@@ -307,12 +644,19 @@ class NormalizedScore(RegressionScore):
         f = self._point(y_pred)
         return np.abs(_check_y(y, f.shape[0]) - f) / self._scale(scale, f.shape[0])
 
+    def signed_residual(
+        self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64]:
+        f = self._point(y_pred)
+        return (_check_y(y, f.shape[0]) - f) / self._scale(scale, f.shape[0])
+
     def inverse(
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
         f = self._point(y_pred)
         q = _broadcast(threshold, f.shape[0], False)
-        return _band(f, f, q, q, self._scale(scale, f.shape[0]))
+        s = self._scale(scale, f.shape[0])
+        return _interval(f, f, q, q, _scaled_absolute, _scaled_absolute, s)
 
 
 class CQRScore(RegressionScore):
@@ -342,7 +686,7 @@ class CQRScore(RegressionScore):
     ) -> NDArray[np.float64]:
         lo, hi = self._pair(y_pred)
         q = _broadcast(threshold, lo.shape[0], False)
-        return _band(lo, hi, q, q)
+        return _interval(lo, hi, q, q, _outside_band, _outside_band)
 
 
 class CQRAsymmetricScore(RegressionScore):
@@ -375,7 +719,7 @@ class CQRAsymmetricScore(RegressionScore):
     ) -> NDArray[np.float64]:
         lo, hi = self._pair(y_pred)
         q = _broadcast(threshold, lo.shape[0], True)
-        return _band(lo, hi, q[..., 0], q[..., 1])
+        return _interval(lo, hi, q[..., 0], q[..., 1], _below, _above)
 
 
 _REGRESSION_SCORES: dict[str, type[RegressionScore]] = {

@@ -60,7 +60,7 @@ from conformal import (
     conformal_quantile,
     conformal_rank,
 )
-from conformal.classification._calibration import Partition
+from conformal.calibration import Calibrator
 from conformal.scores import APSScore
 
 mapie_classification = pytest.importorskip("mapie.classification")
@@ -287,7 +287,9 @@ def test_crepes_pvalues_are_ours(digits):
     np.testing.assert_allclose(ours.predict_pvalues(digits.X_test), plain, rtol=1e-12)
     theta = np.random.RandomState(11).rand(*alphas_test.shape)  # crepes' draw for seed=11
     smooth = cc.predict_p(alphas_test, smoothing=True, seed=11)
-    np.testing.assert_allclose(Partition(alphas_cal).pvalues(alphas_test, u=theta), smooth)
+    np.testing.assert_allclose(
+        Calibrator(alphas_cal).pvalues(alphas_test, smoothed=True, u=theta), smooth
+    )
 
 
 def test_crepes_mondrian_by_label_is_our_class_conditional(digits):

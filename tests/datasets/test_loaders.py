@@ -107,7 +107,7 @@ def test_classification_as_frame_keeps_column_names_and_labels():
 
 
 def test_string_labels_stay_strings():
-    from conformal.datasets import _labels
+    from conformal.datasets._base import _labels
 
     assert _labels(["3", "1", "3"]).tolist() == [3, 1, 3]
     labels = _labels(["CYT", "NUC", "CYT"])
