@@ -104,9 +104,10 @@ def _outermost(
 
     All arguments are 1-D, one entry per bound; the caller has checked that ``bound`` itself is
     inside (score at most ``q``). Doubling the offset in ulps finds one that is outside, then
-    bisection the last one inside: about ``2 log2(gap)`` evaluations on the bounds that move,
-    two in the usual case of a one-ulp gap. The scores are monotone along a side, so this is the
-    last float of the set on that side.
+    bisection the last one inside: about ``2 log2(run)`` evaluations, for the long runs of
+    floats with one score (a bound near 0 whose threshold is much larger than the bound: up to
+    2**62 floats, 125 evaluations). The scores are monotone along a side, so this is the last
+    float of the set on that side.
     """
     m = bound.shape[0]
     key = _to_key(bound)
