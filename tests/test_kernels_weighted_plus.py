@@ -7,8 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformal._kernels.plus import weighted_shifted_quantiles, weighted_union_quantiles
-from conformal._kernels.quantile import shifted_order_statistics, union_order_statistics
+from conformal._kernels.quantile import (
+    shifted_order_statistics,
+    union_order_statistics,
+    weighted_shifted_quantiles,
+    weighted_union_quantiles,
+)
 from tests import _reference as ref
 
 RTOL = 1e-12

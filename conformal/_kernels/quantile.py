@@ -3,6 +3,14 @@
 Ranks are 1-based and computed by the caller (:func:`conformal.calibration.conformal_rank` is the
 one place that turns a confidence level into a rank). A rank of 0 means "-inf" and a rank above the
 number of points means "+inf": the kernels return infinities rather than clamping.
+
+Compile time is part of the design (a user's first call pays it; ``benchmarks/cold_start.py``
+measures it). Numba links every callee's optimised code into each caller and optimises it again,
+so the compiled helpers are few and shallow: a kernel is a serial function of a range of rows
+(``_*_rows(..., begin, end)``) run on threads by :func:`~conformal._kernels._config.parallel_rows`,
+its helpers at most two calls deep; the kernels compile no ``np.sort`` / ``np.argsort`` /
+``np.searchsorted`` (each brings a large generic implementation) and no slice assignment (its
+shape check builds an error message from strings).
 """
 
 from __future__ import annotations
@@ -10,155 +18,39 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from numba import prange
 
-from ._config import jit, jit_parallel
+from ._config import jit, parallel_rows
 
 _SMALL = 16  # below this many elements a sort beats further partitioning
 
 # Arguments of compiled helpers are typed at each call site, and a literal (``0``, ``True``) or a
 # variable that starts as one (``m = 0`` then ``m += 1``) makes numba compile the helper once more
-# for ``Literal[int](0)``: up to three copies of one helper, each a second or more of a cold start.
-# These are typed values, not literals, so each helper compiles once.
+# for ``Literal[int](0)``. These are typed values, not literals, so each helper compiles once.
 _ZERO = np.int64(0)
 _LEFT = np.bool_(False)  # _first_above: first value >= pivot
 _RIGHT = np.bool_(True)  # _first_above: first value > pivot
 
-
 _QUICKSORT_SMALL = 15  # numba's SMALL_QUICKSORT: ranges up to this (high - low) are insertion-sorted
 _QUICKSORT_STACK = 100  # numba's MAX_STACK
 
-
-@jit
-def _partition(a, low, high):  # pragma: no cover - compiled
-    """Numba's quicksort partition of ``a[low:high + 1]`` (inclusive bounds), pivot index out."""
-    mid = (low + high) >> 1
-    if a[mid] < a[low]:
-        a[low], a[mid] = a[mid], a[low]
-    if a[high] < a[mid]:
-        a[high], a[mid] = a[mid], a[high]
-    if a[mid] < a[low]:
-        a[low], a[mid] = a[mid], a[low]
-    pivot = a[mid]
-    a[high], a[mid] = a[mid], a[high]
-    i = low
-    j = high - 1
-    while True:
-        while i < high and a[i] < pivot:
-            i += 1
-        while j >= low and pivot < a[j]:
-            j -= 1
-        if i >= j:
-            break
-        a[i], a[j] = a[j], a[i]
-        i += 1
-        j -= 1
-    a[i], a[high] = a[high], a[i]
-    return i
-
-
-@jit
-def _insertion_sort(a, low, high):  # pragma: no cover - compiled
-    """Numba's insertion sort of ``a[low:high + 1]`` (inclusive bounds)."""
-    for i in range(low + 1, high + 1):
-        v = a[i]
-        j = i
-        while j > low and v < a[j - 1]:
-            a[j] = a[j - 1]
-            j -= 1
-        a[j] = v
-
-
-@jit
-def _sort_range(a, lo, hi):  # pragma: no cover - compiled
-    """Sort ``a[lo:hi]`` in place, moving elements exactly as ``a[lo:hi] = np.sort(a[lo:hi])``
-    does (a transcription of numba's ``quicksort.run_quicksort1`` for float arrays, NaN-free).
-
-    Written out because compiling ``np.sort`` and the slice assignment (its shape check builds
-    an error message from strings) took about 3 s of every cold start; this compiles in a
-    fraction of that and leaves the same arrangement (so even the sign of a zero is unchanged).
-    """
-    low = lo
-    high = hi - 1
-    if high - low < _QUICKSORT_SMALL:  # the common case: no stack
-        _insertion_sort(a, low, high)
-        return
-    stack_low = np.empty(_QUICKSORT_STACK, dtype=np.int64)
-    stack_high = np.empty(_QUICKSORT_STACK, dtype=np.int64)
-    stack_low[0] = low
-    stack_high[0] = high
-    n = 1
-    while n > 0:
-        n -= 1
-        low = stack_low[n]
-        high = stack_high[n]
-        while high - low >= _QUICKSORT_SMALL:
-            i = _partition(a, low, high)
-            if high - i > i - low:  # push the larger part, iterate on the smaller
-                if high > i:
-                    stack_low[n] = i + 1
-                    stack_high[n] = high
-                    n += 1
-                high = i - 1
-            else:
-                if i > low:
-                    stack_low[n] = low
-                    stack_high[n] = i - 1
-                    n += 1
-                low = i + 1
-        _insertion_sort(a, low, high)
-
-
-@jit
-def _select_inplace(a, lo, hi, k):  # pragma: no cover - compiled
-    """Move the ``k``-th smallest (0-based) of ``a[lo:hi]`` to ``a[k]`` with ``a[lo:k] <= a[k]``
-    and ``a[k+1:hi] >= a[k]`` (introselect: median-of-three quickselect, sorting the current
-    range if partitioning degenerates so the worst case stays O(n log n))."""
-    depth = 0
-    limit = 2 * int(np.log2(hi - lo + 1)) + 8
-    while hi - lo > _SMALL:
-        if depth > limit:
-            _sort_range(a, lo, hi)
-            return
-        depth += 1
-        mid = (lo + hi - 1) // 2
-        last = hi - 1
-        if a[mid] < a[lo]:
-            a[mid], a[lo] = a[lo], a[mid]
-        if a[last] < a[lo]:
-            a[last], a[lo] = a[lo], a[last]
-        if a[last] < a[mid]:
-            a[last], a[mid] = a[mid], a[last]
-        pivot = a[mid]
-        i = lo
-        j = last
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while a[j] > pivot:
-                j -= 1
-            if i <= j:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-                j -= 1
-        # a[lo:j+1] <= pivot, a[j+1:i] == pivot, a[i:hi] >= pivot
-        if k <= j:
-            hi = j + 1
-        elif k >= i:
-            lo = i
-        else:
-            return
-    _sort_range(a, lo, hi)
+# Rows per thread below which a kernel runs in the calling thread only (see parallel_rows).
+_ROWS_BINARY_SEARCH = 4096  # O(L log n) per row
+_ROWS_PLUS = 256  # O(K log^2 n) or O(n) per row
 
 
 @jit
 def _select_ranks(buffer, ranks, out):  # pragma: no cover - compiled
     """Write the ``ranks``-th smallest of ``buffer`` into ``out`` (``buffer`` is reordered).
 
-    ``ranks`` need not be sorted; each selection only searches to the right of the previous one
-    when ranks are visited in increasing order, so several levels cost little more than one.
-    The visiting order is a stable insertion argsort of the ranks (what ``np.argsort`` does for
-    fewer than 16 ranks; not ``np.argsort`` itself, whose compilation cost a second of cold start).
+    ``ranks`` need not be sorted; they are visited in increasing order (a stable insertion
+    argsort, which is what ``np.argsort`` does for fewer than 16 ranks) and each selection only
+    searches to the right of the previous one, so several levels cost little more than one.
+
+    Each selection is an introselect: median-of-three quickselect on the active range; once it
+    holds at most ``_SMALL`` elements, or if partitioning degenerates (past ``2 log2 n + 8``
+    rounds: the worst case stays O(n log n)), the range is sorted by a transcription of numba's
+    ``np.sort`` quicksort, so that elements move exactly as they did when this called
+    ``np.sort`` (even the sign of a zero result is unchanged).
     """
     n = buffer.shape[0]
     n_ranks = ranks.shape[0]
@@ -170,17 +62,106 @@ def _select_ranks(buffer, ranks, out):  # pragma: no cover - compiled
             order[u] = order[u - 1]
             u -= 1
         order[u] = t
-    lo = _ZERO
+    stack = np.empty(2 * _QUICKSORT_STACK, dtype=np.int64)
+    begin = _ZERO
     for t in range(n_ranks):
         r = ranks[order[t]]
         if r < 1:
             out[order[t]] = -np.inf
-        elif r > n:
+            continue
+        if r > n:
             out[order[t]] = np.inf
-        else:
-            _select_inplace(buffer, lo, n, r - 1)
-            out[order[t]] = buffer[r - 1]
-            lo = r - 1
+            continue
+        k = r - 1
+        lo = begin
+        hi = n
+        depth = 0
+        limit = 2 * int(np.log2(hi - lo + 1)) + 8
+        found = False
+        while hi - lo > _SMALL and depth <= limit:
+            depth += 1
+            mid = (lo + hi - 1) // 2
+            last = hi - 1
+            if buffer[mid] < buffer[lo]:
+                buffer[mid], buffer[lo] = buffer[lo], buffer[mid]
+            if buffer[last] < buffer[lo]:
+                buffer[last], buffer[lo] = buffer[lo], buffer[last]
+            if buffer[last] < buffer[mid]:
+                buffer[last], buffer[mid] = buffer[mid], buffer[last]
+            pivot = buffer[mid]
+            i = lo
+            j = last
+            while i <= j:
+                while buffer[i] < pivot:
+                    i += 1
+                while buffer[j] > pivot:
+                    j -= 1
+                if i <= j:
+                    buffer[i], buffer[j] = buffer[j], buffer[i]
+                    i += 1
+                    j -= 1
+            # buffer[lo:j+1] <= pivot, buffer[j+1:i] == pivot, buffer[i:hi] >= pivot
+            if k <= j:
+                hi = j + 1
+            elif k >= i:
+                lo = i
+            else:
+                found = True
+                break
+        if not found:
+            # Sort buffer[lo:hi]: numba's quicksort.run_quicksort1 on a float array (NaN-free),
+            # inclusive bounds, larger part pushed on the stack, insertion sort of small parts.
+            stack[0] = lo
+            stack[1] = hi - 1
+            depth = 1
+            while depth > 0:
+                depth -= 1
+                low = stack[2 * depth]
+                high = stack[2 * depth + 1]
+                while high - low >= _QUICKSORT_SMALL:
+                    mid = (low + high) >> 1
+                    if buffer[mid] < buffer[low]:
+                        buffer[low], buffer[mid] = buffer[mid], buffer[low]
+                    if buffer[high] < buffer[mid]:
+                        buffer[high], buffer[mid] = buffer[mid], buffer[high]
+                    if buffer[mid] < buffer[low]:
+                        buffer[low], buffer[mid] = buffer[mid], buffer[low]
+                    pivot = buffer[mid]
+                    buffer[high], buffer[mid] = buffer[mid], buffer[high]
+                    i = low
+                    j = high - 1
+                    while True:
+                        while i < high and buffer[i] < pivot:
+                            i += 1
+                        while j >= low and pivot < buffer[j]:
+                            j -= 1
+                        if i >= j:
+                            break
+                        buffer[i], buffer[j] = buffer[j], buffer[i]
+                        i += 1
+                        j -= 1
+                    buffer[i], buffer[high] = buffer[high], buffer[i]
+                    if high - i > i - low:
+                        if high > i:
+                            stack[2 * depth] = i + 1
+                            stack[2 * depth + 1] = high
+                            depth += 1
+                        high = i - 1
+                    else:
+                        if i > low:
+                            stack[2 * depth] = low
+                            stack[2 * depth + 1] = i - 1
+                            depth += 1
+                        low = i + 1
+                for i in range(low + 1, high + 1):
+                    v = buffer[i]
+                    j = i
+                    while j > low and v < buffer[j - 1]:
+                        buffer[j] = buffer[j - 1]
+                        j -= 1
+                    buffer[j] = v
+        out[order[t]] = buffer[k]
+        begin = k
 
 
 @jit
@@ -214,51 +195,42 @@ def partitioned_order_statistics(values: np.ndarray, ranks: np.ndarray) -> np.nd
     return out
 
 
-@jit_parallel
-def grouped_order_statistics(values, codes, n_groups, ranks):  # pragma: no cover - compiled
+@jit
+def _grouped_rows(buffer, starts, ranks, out, begin, end):  # pragma: no cover - compiled
+    for g in range(begin, end):
+        _select_ranks(buffer[starts[g] : starts[g + 1]], ranks[g], out[g])
+
+
+def grouped_order_statistics(
+    values: np.ndarray, codes: np.ndarray, n_groups: int, ranks: np.ndarray
+) -> np.ndarray:
     """Per-group order statistics in one pass over the data.
 
     ``codes`` are group indices in ``[0, n_groups)``; ``ranks`` is ``(n_groups, n_levels)`` with
-    each group's 1-based ranks. Values are bucketed by group with a counting sort (O(n)), then each
-    group's ranks are selected in its own contiguous block, groups in parallel.
+    each group's 1-based ranks. Values are bucketed by group with a stable sort of the codes (a
+    radix sort, O(n), for up to 65,536 groups), then each group's ranks are selected in its own
+    contiguous block (O(n) expected in all), groups on threads when there are many values.
     """
-    n = values.shape[0]
-    counts = np.zeros(n_groups + 1, dtype=np.int64)
-    for i in range(n):
-        counts[codes[i] + 1] += 1
-    starts = np.cumsum(counts)
-    fill = starts[:-1].copy()
-    buffer = np.empty(n, dtype=np.float64)
-    for i in range(n):
-        g = codes[i]
-        buffer[fill[g]] = values[i]
-        fill[g] += 1
+    n_groups = int(n_groups)
+    small = n_groups <= 2**16
+    keys = codes.astype(np.uint16) if small else codes
+    buffer = np.ascontiguousarray(values[np.argsort(keys, kind="stable")], dtype=np.float64)
+    starts = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(codes, minlength=n_groups), out=starts[1:])
     out = np.empty(ranks.shape, dtype=np.float64)
-    for g in prange(n_groups):
-        _select_ranks(buffer[starts[g] : starts[g + 1]], ranks[g], out[g])
+    per_thread = 1 if values.shape[0] >= 2**16 else max(n_groups, 1)
+    parallel_rows(_grouped_rows, n_groups, (buffer, starts, ranks, out), per_thread)
     return out
 
 
-@jit_parallel
-def weighted_quantiles(
-    sorted_values, cumulative_weights, test_weights, levels, rtol
+@jit
+def _weighted_rows(
+    sorted_values, cumulative_weights, test_weights, levels, rtol, out, begin, end
 ):  # pragma: no cover - compiled
-    """Weighted conformal quantiles with each test point's own mass at +inf.
-
-    ``sorted_values`` are calibration scores in increasing order and ``cumulative_weights`` the
-    running sums of their weights in that order (sort once, prefix sums once). For test point ``j``
-    with weight ``w_j`` and level ``l``, the quantile is the smallest score whose cumulative weight
-    reaches ``l * (W + w_j)`` (``W`` the total calibration weight), found by binary search:
-    O(log n) per test point and level. If no score reaches it, the test point's own mass at +inf
-    does, and the answer is +inf. ``rtol`` absorbs floating-point error in the running sums so that
-    unit weights reproduce the exact unweighted order statistic.
-    """
     n = sorted_values.shape[0]
-    m = test_weights.shape[0]
     n_levels = levels.shape[0]
     total = cumulative_weights[n - 1] if n > 0 else 0.0
-    out = np.empty((m, n_levels), dtype=np.float64)
-    for j in prange(m):
+    for j in range(begin, end):
         mass = total + test_weights[j]
         for t in range(n_levels):
             target = levels[t] * mass - rtol * mass
@@ -271,6 +243,29 @@ def weighted_quantiles(
                 else:
                     hi = mid
             out[j, t] = sorted_values[lo] if lo < n else np.inf
+
+
+def weighted_quantiles(
+    sorted_values: np.ndarray,
+    cumulative_weights: np.ndarray,
+    test_weights: np.ndarray,
+    levels: np.ndarray,
+    rtol: float,
+) -> np.ndarray:
+    """Weighted conformal quantiles with each test point's own mass at +inf.
+
+    ``sorted_values`` are calibration scores in increasing order and ``cumulative_weights`` the
+    running sums of their weights in that order (sort once, prefix sums once). For test point ``j``
+    with weight ``w_j`` and level ``l``, the quantile is the smallest score whose cumulative weight
+    reaches ``l * (W + w_j)`` (``W`` the total calibration weight), found by binary search:
+    O(log n) per test point and level, test points on threads. If no score reaches it, the test
+    point's own mass at +inf does, and the answer is +inf. ``rtol`` absorbs floating-point error
+    in the running sums so that unit weights reproduce the exact unweighted order statistic.
+    """
+    m = test_weights.shape[0]
+    out = np.empty((m, levels.shape[0]), dtype=np.float64)
+    args = (sorted_values, cumulative_weights, test_weights, levels, float(rtol), out)
+    parallel_rows(_weighted_rows, m, args, _ROWS_BINARY_SEARCH)
     return out
 
 
@@ -284,44 +279,45 @@ def weighted_quantiles(
 # (:func:`union_order_statistics`); with many folds (leave-one-out, bootstrap) the n values of
 # one test point are written to a per-thread buffer and selected (:func:`shifted_order_statistics`).
 # Every returned value is an element ``sign * c + s`` computed exactly as the naive code computes
-# it, so the result is bit-identical to sorting the matrix row. NaN is not supported (a finite
-# centre plus an infinite score is fine; +inf plus -inf is not).
+# it, so the result is bit-identical to sorting the matrix row (up to the sign of a zero when the
+# row holds both +0.0 and -0.0 at the selected rank). NaN is not supported (a finite centre plus
+# an infinite score is fine; +inf plus -inf is not). The weighted forms
+# (:func:`weighted_union_quantiles`, :func:`weighted_shifted_quantiles`) are below them.
 
-_BLOCK = 64  # test points per parallel task: workspaces are allocated once per block
 _INSERTION = 32  # up to this many folds the pivot candidates are sorted by insertion
 _GATHER = 256  # once this few values remain active they are copied out and selected
 
 
 @jit
-def _sift_down(keys, order, root, end):  # pragma: no cover - compiled
-    while 2 * root + 1 < end:
-        child = 2 * root + 1
-        if child + 1 < end and keys[order[child + 1]] > keys[order[child]]:
-            child += 1
-        if keys[order[child]] <= keys[order[root]]:
-            return
-        order[root], order[child] = order[child], order[root]
-        root = child
-
-
-@jit
 def _sort_candidates(keys, order, m):  # pragma: no cover - compiled
     """``order[:m]`` = indices of ``keys[:m]`` in increasing order (insertion sort up to
-    ``_INSERTION`` keys, heapsort above).
+    ``_INSERTION`` keys, heapsort above, one sift-down loop for both of its phases).
 
     Hand-written on purpose: numba's ``np.argsort`` and ``np.sort`` on float64 arrays compile
     closures with the same mangled name, and two cached kernels compiled in different processes
-    can then resolve to each other's code and crash (numba issue #10128). The package's kernels
-    therefore only ``np.sort`` float64 arrays, never ``np.argsort`` them.
+    can then resolve to each other's code and crash (numba issue #10128); they are also slow to
+    compile. The package's kernels use neither.
     """
     for t in range(m):
         order[t] = t
     if m > _INSERTION:
-        for root in range(m // 2 - 1, -1, -1):
-            _sift_down(keys, order, root, m)
-        for end in range(m - 1, 0, -1):
-            order[0], order[end] = order[end], order[0]
-            _sift_down(keys, order, _ZERO, end)
+        start = m // 2
+        end = m
+        while end > 1:
+            if start > 0:  # heapify
+                start -= 1
+            else:  # move the largest to the end
+                end -= 1
+                order[0], order[end] = order[end], order[0]
+            root = start
+            while 2 * root + 1 < end:
+                child = 2 * root + 1
+                if child + 1 < end and keys[order[child + 1]] > keys[order[child]]:
+                    child += 1
+                if keys[order[child]] <= keys[order[root]]:
+                    break
+                order[root], order[child] = order[child], order[root]
+                root = child
         return
     for t in range(1, m):
         current = order[t]
@@ -331,11 +327,6 @@ def _sort_candidates(keys, order, m):  # pragma: no cover - compiled
             order[u + 1] = order[u]
             u -= 1
         order[u + 1] = current
-
-
-@jit
-def _is_above(value, pivot, strict):  # pragma: no cover - compiled
-    return value > pivot or (not strict and value == pivot)
 
 
 @jit
@@ -351,25 +342,31 @@ def _first_above(sorted_scores, shift, lo, hi, guess, pivot, strict):  # pragma:
     elif guess > hi - 1:
         guess = hi - 1
     step = 1
-    if _is_above(shift + sorted_scores[guess], pivot, strict):
+    value = shift + sorted_scores[guess]
+    if value > pivot or (not strict and value == pivot):
         hi = guess  # answer in [lo, guess]
-        while hi - step >= lo and _is_above(shift + sorted_scores[hi - step], pivot, strict):
+        while hi - step >= lo:
+            value = shift + sorted_scores[hi - step]
+            if not (value > pivot or (not strict and value == pivot)):
+                break
             hi -= step
             step *= 2
         if hi - step + 1 > lo:
             lo = hi - step + 1
     else:
         lo = guess + 1  # answer in [guess + 1, hi]
-        while lo + step - 1 < hi and not _is_above(
-            shift + sorted_scores[lo + step - 1], pivot, strict
-        ):
+        while lo + step - 1 < hi:
+            value = shift + sorted_scores[lo + step - 1]
+            if value > pivot or (not strict and value == pivot):
+                break
             lo += step
             step *= 2
         if lo + step - 1 < hi:
             hi = lo + step - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        if _is_above(shift + sorted_scores[mid], pivot, strict):
+        value = shift + sorted_scores[mid]
+        if value > pivot or (not strict and value == pivot):
             hi = mid
         else:
             lo = mid + 1
@@ -409,7 +406,8 @@ def _union_select(
        below and at it by binary search in each fold, then return the pivot or discard every
        active value on the wrong side of it, at least a quarter of them. O(log n) rounds of K
        searches: O(K log^2 n) in the worst case.
-    3. The at most ``_GATHER`` values left are copied out and selected.
+    3. The at most ``_GATHER`` values left are copied out and selected (a plain quickselect:
+       O(_GATHER^2) at worst, a constant).
     """
     n_folds = starts.shape[0] - 1
     low = np.inf
@@ -466,17 +464,93 @@ def _union_select(
                 lo[k] = upto[k]
             target -= less_equal
             total -= less_equal
-    m = _ZERO
+    m = 0
     for k in range(n_folds):
         for i in range(lo[k], hi[k]):
             gather[m] = shift[k] + sorted_scores[i]
             m += 1
-    _select_inplace(gather, _ZERO, m, target - 1)
-    return gather[target - 1]
+    # Quickselect of the (target - 1)-th of gather[:m] (Hoare partition, middle pivot).
+    select = target - 1
+    first = 0
+    last = m - 1
+    while first < last:
+        pivot = gather[(first + last) // 2]
+        i = first
+        j = last
+        while i <= j:
+            while gather[i] < pivot:
+                i += 1
+            while gather[j] > pivot:
+                j -= 1
+            if i <= j:
+                gather[i], gather[j] = gather[j], gather[i]
+                i += 1
+                j -= 1
+        if select <= j:
+            last = j
+        elif select >= i:
+            first = i
+        else:
+            break
+    return gather[select]
 
 
-@jit_parallel
-def union_order_statistics(sorted_scores, starts, shifts, sign, ranks):  # pragma: no cover
+@jit
+def _union_rows(
+    sorted_scores, starts, shifts, sign, ranks, pooled, anchors, out, begin, end
+):  # pragma: no cover - compiled
+    n_folds = starts.shape[0] - 1
+    n = starts[n_folds]
+    n_levels = ranks.shape[0]
+    lo = np.empty(n_folds, dtype=np.int64)
+    hi = np.empty(n_folds, dtype=np.int64)
+    below = np.empty(n_folds, dtype=np.int64)
+    upto = np.empty(n_folds, dtype=np.int64)
+    keys = np.empty(n_folds, dtype=np.float64)
+    weights = np.empty(n_folds, dtype=np.int64)
+    order = np.empty(n_folds, dtype=np.int64)
+    shift = np.empty(n_folds, dtype=np.float64)
+    gather = np.empty(_GATHER, dtype=np.float64)
+    for j in range(begin, end):
+        for k in range(n_folds):
+            shift[k] = sign * shifts[j, k]
+        for t in range(n_levels):
+            r = ranks[t]
+            if r < 1:
+                out[j, t] = -np.inf
+            elif r > n:
+                out[j, t] = np.inf
+            else:
+                out[j, t] = _union_select(
+                    sorted_scores,
+                    starts,
+                    shift,
+                    r,
+                    pooled[t],
+                    anchors[t],
+                    lo,
+                    hi,
+                    below,
+                    upto,
+                    keys,
+                    weights,
+                    order,
+                    gather,
+                )
+
+
+def _fold_ids(starts: np.ndarray) -> np.ndarray:
+    """Fold of each position of the fold-sorted scores."""
+    return np.repeat(np.arange(starts.shape[0] - 1), np.diff(starts))
+
+
+def union_order_statistics(
+    sorted_scores: np.ndarray,
+    starts: np.ndarray,
+    shifts: np.ndarray,
+    sign: float,
+    ranks: np.ndarray,
+) -> np.ndarray:
     """Order statistics of a union of sorted arrays, each shifted by one constant per test point.
 
     Parameters
@@ -498,62 +572,38 @@ def union_order_statistics(sorted_scores, starts, shifts, sign, ranks):  # pragm
     float64 (m, L)
         ``out[j, l]`` is the ``ranks[l]``-th smallest of the n values of test point j, equal to
         ``np.sort(sign * shifts[j, fold] + scores)[ranks[l] - 1]``, in O(K log^2 n) time and
-        O(K) workspace per test point, parallel over test points.
+        O(K) workspace per test point, test points on threads. The pooled order statistics and
+        each fold's position of them (where the searches start) are found once, in NumPy.
     """
     m = shifts.shape[0]
     n_folds = starts.shape[0] - 1
-    n = starts[n_folds]
     n_levels = ranks.shape[0]
     out = np.empty((m, n_levels), dtype=np.float64)
-    pooled = order_statistics(sorted_scores, ranks)
+    pooled = partitioned_order_statistics(sorted_scores, ranks)
     anchors = np.empty((n_levels, n_folds), dtype=np.int64)
-    for t in range(n_levels):
-        for k in range(n_folds):  # np.searchsorted(block, pooled[t]), without compiling it
-            a, b = starts[k], starts[k + 1]
-            anchors[t, k] = _first_above(sorted_scores, 0.0, a, b, a, pooled[t], _LEFT)
-    n_blocks = (m + _BLOCK - 1) // _BLOCK
-    for block in prange(n_blocks):
-        lo = np.empty(n_folds, dtype=np.int64)
-        hi = np.empty(n_folds, dtype=np.int64)
-        below = np.empty(n_folds, dtype=np.int64)
-        upto = np.empty(n_folds, dtype=np.int64)
-        keys = np.empty(n_folds, dtype=np.float64)
-        weights = np.empty(n_folds, dtype=np.int64)
-        order = np.empty(n_folds, dtype=np.int64)
-        shift = np.empty(n_folds, dtype=np.float64)
-        gather = np.empty(_GATHER, dtype=np.float64)
-        stop = min(m, (block + 1) * _BLOCK)
-        for j in range(block * _BLOCK, stop):
-            for k in range(n_folds):
-                shift[k] = sign * shifts[j, k]
-            for t in range(n_levels):
-                r = ranks[t]
-                if r < 1:
-                    out[j, t] = -np.inf
-                elif r > n:
-                    out[j, t] = np.inf
-                else:
-                    out[j, t] = _union_select(
-                        sorted_scores,
-                        starts,
-                        shift,
-                        r,
-                        pooled[t],
-                        anchors[t],
-                        lo,
-                        hi,
-                        below,
-                        upto,
-                        keys,
-                        weights,
-                        order,
-                        gather,
-                    )
+    if n_levels and n_folds:
+        folds = _fold_ids(starts)
+        for t in range(n_levels):  # np.searchsorted(block k, pooled[t]) for every k at once
+            below = np.bincount(folds[sorted_scores < pooled[t]], minlength=n_folds)
+            anchors[t] = starts[:-1] + below
+    args = (sorted_scores, starts, shifts, float(sign), ranks, pooled, anchors, out)
+    parallel_rows(_union_rows, m, args, _ROWS_PLUS)
     return out
 
 
-@jit_parallel
-def shifted_order_statistics(centers, fold_of, scores, sign, ranks):  # pragma: no cover
+@jit
+def _shifted_rows(centers, fold_of, scores, sign, ranks, out, begin, end):  # pragma: no cover
+    n = scores.shape[0]
+    buffer = np.empty(n, dtype=np.float64)
+    for j in range(begin, end):
+        for i in range(n):
+            buffer[i] = sign * centers[j, fold_of[i]] + scores[i]
+        _select_ranks(buffer, ranks, out[j])
+
+
+def shifted_order_statistics(
+    centers: np.ndarray, fold_of: np.ndarray, scores: np.ndarray, sign: float, ranks: np.ndarray
+) -> np.ndarray:
     """Order statistics of ``sign * centers[j, fold_of[i]] + scores[i]`` over i, per test point.
 
     The streamed form for many folds (leave-one-out, bootstrap): each test point's n values are
@@ -577,40 +627,18 @@ def shifted_order_statistics(centers, fold_of, scores, sign, ranks):  # pragma: 
     float64 (m, L)
     """
     m = centers.shape[0]
-    n = scores.shape[0]
-    n_levels = ranks.shape[0]
-    out = np.empty((m, n_levels), dtype=np.float64)
-    n_blocks = (m + _BLOCK - 1) // _BLOCK
-    for block in prange(n_blocks):
-        buffer = np.empty(n, dtype=np.float64)
-        stop = min(m, (block + 1) * _BLOCK)
-        for j in range(block * _BLOCK, stop):
-            for i in range(n):
-                buffer[i] = sign * centers[j, fold_of[i]] + scores[i]
-            _select_ranks(buffer, ranks, out[j])
+    out = np.empty((m, ranks.shape[0]), dtype=np.float64)
+    args = (centers, fold_of, scores, float(sign), ranks, out)
+    parallel_rows(_shifted_rows, m, args, _ROWS_PLUS)
     return out
 
 
-@jit_parallel
-def oob_medians(predictions, oob):  # pragma: no cover - compiled
-    """Median, per test point and calibration point i, of the predictions of the models whose
-    bootstrap sample left i out (jackknife+-after-bootstrap with ``aggregation="median"``).
-
-    ``predictions`` is (m, B), one column per bootstrap model; ``oob`` is (n, B) with
-    ``oob[i, b]`` true when point i is out of bag b (every row has at least one). The median of
-    an even count is the mean of the two middle values, as in ``np.median``. Each test point's
-    predictions are sorted once; each median is then a walk over B values: O(m n B).
-    """
-    m, n_models = predictions.shape
+@jit
+def _oob_rows(predictions, oob, counts, out, begin, end):  # pragma: no cover - compiled
+    n_models = predictions.shape[1]
     n = oob.shape[0]
-    counts = np.zeros(n, dtype=np.int64)
-    for i in range(n):
-        for b in range(n_models):
-            if oob[i, b]:
-                counts[i] += 1
-    out = np.empty((m, n), dtype=np.float64)
-    for j in prange(m):
-        order = np.empty(n_models, dtype=np.int64)
+    order = np.empty(n_models, dtype=np.int64)
+    for j in range(begin, end):
         _sort_candidates(predictions[j], order, n_models)
         for i in range(n):
             low = (counts[i] - 1) // 2
@@ -626,4 +654,399 @@ def oob_medians(predictions, oob):  # pragma: no cover - compiled
                         out[j, i] = (first + predictions[j, b]) / 2.0 if high > low else first
                         break
                     seen += 1
+
+
+def oob_medians(predictions: np.ndarray, oob: np.ndarray) -> np.ndarray:
+    """Median, per test point and calibration point i, of the predictions of the models whose
+    bootstrap sample left i out (jackknife+-after-bootstrap with ``aggregation="median"``).
+
+    ``predictions`` is (m, B), one column per bootstrap model; ``oob`` is (n, B) with
+    ``oob[i, b]`` true when point i is out of bag b (every row has at least one). The median of
+    an even count is the mean of the two middle values, as in ``np.median``. Each test point's
+    predictions are sorted once; each median is then a walk over B values: O(m n B), test points
+    on threads.
+    """
+    m = predictions.shape[0]
+    counts = np.count_nonzero(oob, axis=1).astype(np.int64)
+    out = np.empty((m, oob.shape[0]), dtype=np.float64)
+    parallel_rows(_oob_rows, m, (predictions, oob, counts, out), _ROWS_PLUS)
+    return out
+
+
+# ------------------------------------------------------------------- weighted plus bounds
+#
+# Weighted jackknife+ / CV+ (covariate shift: calibration weights w_i, e.g. likelihood ratios,
+# and each test point's own weight w_test[j] at +inf; Tibshirani et al. 2019, Barber et al. 2021
+# and 2023). The bound of test point j at level beta is the weighted quantile of its n values
+# v_i = (sign * c[j, fold(i)]) + R_i with the rule of weighted_quantiles:
+#
+#     the smallest v among the v_i with C(v) >= beta * M - rtol * M, where C(v) is the weight of
+#     the v_i <= v, M = W + w_test[j] and W the total calibration weight; +inf when even W falls
+#     short of that target (the test point's own mass at +inf is then what reaches the level).
+#
+# Ties are whole (C counts every v_i equal to v), so the answer does not depend on how tied
+# values are ordered, and unit weights give exactly the unweighted order statistic of rank
+# ceil(beta (n + 1)) (rtol absorbs 0.9 * 10 = 9.000000000000002). The lower bound is the
+# caller's mirror image, as for the unweighted kernels: sign=-1, negate the result.
+#
+# Floating-point sums: the union kernel evaluates C(v) as a sum over folds (in fold order) of
+# per-fold running sums, the streamed kernel as partial sums in partition order. Both equal the
+# definition in exact arithmetic; with non-integer weights they can differ from a running sum in
+# sorted order by a few ulps of W, which matters only when C(v) lies that close to the target,
+# far inside the rtol slack. Integer and dyadic weights sum exactly, in any order.
+
+
+@jit
+def _weighted_union_select(
+    sorted_scores, cumulative_weights, starts, shift, target, lo, hi, below, upto, keys, widths, order
+):  # pragma: no cover - compiled
+    """The smallest value ``v`` of the union over folds k of ``shift[k] + sorted_scores[fold k]``
+    with ``C(v) >= target``, given that the largest value reaches it (``W >= target``, n > 0).
+
+    ``C(x)`` is the sum over folds k (in order) of fold k's running weight up to its last value
+    ``<= x``: a fixed, monotone function of ``x``, so the rounds below are exact with respect to
+    it. Each fold keeps an active range ``[lo[k], hi[k])`` that holds the answer. A round takes
+    the pivot as the (active-length weighted) lower median of the folds' middle active values,
+    finds by galloping binary search how many values of each fold are below and at it, reads
+    ``C(< pivot)`` and ``C(pivot)`` from the running sums, and returns the pivot or discards every
+    active value on the wrong side of it (at least a quarter of them). O(log n) rounds of 2K
+    searches: O(K log^2 n); workspace O(K).
+    """
+    n_folds = starts.shape[0] - 1
+    for k in range(n_folds):
+        lo[k] = starts[k]
+        hi[k] = starts[k + 1]
+    while True:
+        m = _ZERO
+        total = 0
+        for k in range(n_folds):
+            width = hi[k] - lo[k]
+            if width > 0:
+                keys[m] = shift[k] + sorted_scores[lo[k] + (width - 1) // 2]
+                widths[m] = width
+                m += 1
+                total += width
+        _sort_candidates(keys, order, m)
+        pivot = keys[order[m - 1]]
+        running = 0
+        for t in range(m):
+            running += widths[order[t]]
+            if 2 * running >= total:
+                pivot = keys[order[t]]
+                break
+        n_less = 0
+        less = 0.0
+        less_equal = 0.0
+        for k in range(n_folds):
+            middle = lo[k] + (hi[k] - lo[k] - 1) // 2
+            below[k] = _first_above(sorted_scores, shift[k], lo[k], hi[k], middle, pivot, _LEFT)
+            upto[k] = _first_above(sorted_scores, shift[k], below[k], hi[k], below[k], pivot, _RIGHT)
+            n_less += below[k] - starts[k]
+            # A fold's running sums restart at its start: the weight of [start, p) is cw[p - 1].
+            if below[k] > starts[k]:
+                less += cumulative_weights[below[k] - 1]
+            if upto[k] > starts[k]:
+                less_equal += cumulative_weights[upto[k] - 1]
+        if n_less > 0 and less >= target:
+            # The largest value below the pivot already reaches the target: it is active (the
+            # values left of the active ranges do not reach it), so the answer is below the pivot.
+            for k in range(n_folds):
+                hi[k] = below[k]
+        elif less_equal >= target:
+            return pivot
+        else:
+            for k in range(n_folds):
+                lo[k] = upto[k]
+
+
+@jit
+def _weighted_union_rows(
+    sorted_scores, cumulative_weights, starts, shifts, sign, test_weights, levels, rtol, out, begin, end
+):  # pragma: no cover - compiled
+    n_folds = starts.shape[0] - 1
+    n = starts[n_folds]
+    n_levels = levels.shape[0]
+    total = 0.0
+    for k in range(n_folds):
+        if starts[k + 1] > starts[k]:
+            total += cumulative_weights[starts[k + 1] - 1]
+    lo = np.empty(n_folds, dtype=np.int64)
+    hi = np.empty(n_folds, dtype=np.int64)
+    below = np.empty(n_folds, dtype=np.int64)
+    upto = np.empty(n_folds, dtype=np.int64)
+    keys = np.empty(n_folds, dtype=np.float64)
+    widths = np.empty(n_folds, dtype=np.int64)
+    order = np.empty(n_folds, dtype=np.int64)
+    shift = np.empty(n_folds, dtype=np.float64)
+    for j in range(begin, end):
+        for k in range(n_folds):
+            shift[k] = sign * shifts[j, k]
+        mass = total + test_weights[j]
+        for t in range(n_levels):
+            target = levels[t] * mass - rtol * mass
+            if n == 0 or total < target:
+                out[j, t] = np.inf
+            else:
+                out[j, t] = _weighted_union_select(
+                    sorted_scores,
+                    cumulative_weights,
+                    starts,
+                    shift,
+                    target,
+                    lo,
+                    hi,
+                    below,
+                    upto,
+                    keys,
+                    widths,
+                    order,
+                )
+
+
+def weighted_union_quantiles(
+    sorted_scores: np.ndarray,
+    cumulative_weights: np.ndarray,
+    starts: np.ndarray,
+    shifts: np.ndarray,
+    sign: float,
+    test_weights: np.ndarray,
+    levels: np.ndarray,
+    rtol: float,
+) -> np.ndarray:
+    """Weighted plus bounds across K sorted folds (the union form: few folds, e.g. weighted CV+).
+
+    Parameters
+    ----------
+    sorted_scores : float64 (n,)
+        The scores of fold 0, then fold 1, ..., each fold's block sorted increasingly (as for
+        :func:`union_order_statistics`).
+    cumulative_weights : float64 (n,)
+        Running sums of the (non-negative) calibration weights in the order of
+        ``sorted_scores``, restarting at each fold: ``cumulative_weights[i]`` is the weight of
+        fold k's entries ``starts[k]..i``. Sort once, ``np.cumsum`` each block once.
+    starts : int64 (K + 1,)
+        Fold k occupies ``[starts[k], starts[k + 1])``; ``starts[0] == 0``, ``starts[K] == n``.
+        Empty folds are allowed.
+    shifts : float64 (m, K)
+        ``shifts[j, k]``: the centre of fold k at test point j.
+    sign : float
+        ``1.0`` or ``-1.0``: the values are ``(sign * shifts[j, k]) + score``.
+    test_weights : float64 (m,)
+        Each test point's (non-negative) weight, placed at ``+inf``.
+    levels : float64 (L,)
+        Levels ``beta`` (``1 - a`` for an upper bound; any value, as in
+        :func:`weighted_quantiles`).
+    rtol : float
+        Relative slack of the target mass, as in :func:`weighted_quantiles` (``1e-12``).
+
+    Returns
+    -------
+    float64 (m, L)
+        ``out[j, l]``: the smallest value ``v`` of test point j with ``C(v) >= levels[l] * M -
+        rtol * M`` (``C(v)`` the weight of its values ``<= v``, ``M`` the calibration weight
+        plus ``test_weights[j]``), ``+inf`` if there is none (see the section comment). O(K log^2
+        n) time per test point and level, O(K) workspace per thread and no (m, n) matrix; test
+        points on threads.
+    """
+    m = shifts.shape[0]
+    out = np.empty((m, levels.shape[0]), dtype=np.float64)
+    args = (
+        sorted_scores,
+        cumulative_weights,
+        starts,
+        shifts,
+        float(sign),
+        test_weights,
+        levels,
+        float(rtol),
+        out,
+    )
+    parallel_rows(_weighted_union_rows, m, args, _ROWS_PLUS)
+    return out
+
+
+@jit
+def _weighted_select(values, weights, target):  # pragma: no cover - compiled
+    """The smallest ``v`` in ``values`` with ``C(v) >= target`` (``C(v)`` the weight of the
+    values ``<= v``), ``+inf`` if none; ``values`` and ``weights`` are reordered together.
+
+    Weighted introselect: a three-way partition around a median-of-three pivot sums the weights
+    below and at the pivot; the pivot is the answer, or the search goes on in the part that holds
+    it, with the weight of what lies left of the active range carried along. O(n) expected; once
+    at most ``_SMALL`` values remain, or past ``2 log2 n + 8`` rounds (a degenerate input: the
+    worst case stays O(n log n)), the rest is sorted (insertion or heap sort) and scanned.
+    """
+    n = values.shape[0]
+    lo = 0
+    hi = n
+    acc = 0.0  # weight of the values left of the active range (all below it)
+    fallback = np.inf  # a value whose C reached the target (rounding safety net)
+    depth = 0
+    limit = 2 * int(np.log2(n + 1)) + 8
+    while hi - lo > _SMALL and depth <= limit:
+        depth += 1
+        mid = (lo + hi - 1) // 2
+        a = values[lo]
+        b = values[mid]
+        c = values[hi - 1]
+        if b < a:
+            a, b = b, a
+        if c < b:
+            b = c if a <= c else a
+        pivot = b
+        # [lo, lt) < pivot, [lt, i) == pivot, [gt, hi) > pivot
+        lt = lo
+        i = lo
+        gt = hi
+        less = 0.0
+        equal = 0.0
+        top = -np.inf  # the largest value below the pivot
+        while i < gt:
+            v = values[i]
+            w = weights[i]
+            if v < pivot:
+                less += w
+                top = max(top, v)
+                values[i] = values[lt]
+                weights[i] = weights[lt]
+                values[lt] = v
+                weights[lt] = w
+                lt += 1
+                i += 1
+            elif v > pivot:
+                gt -= 1
+                values[i] = values[gt]
+                weights[i] = weights[gt]
+                values[gt] = v
+                weights[gt] = w
+            else:
+                equal += w
+                i += 1
+        below = acc + less
+        if lt > lo and below >= target:
+            fallback = top
+            hi = lt
+            continue
+        upto = below + equal
+        if upto >= target:
+            return pivot
+        acc = upto
+        lo = gt
+    size = hi - lo
+    if size <= _SMALL:  # insertion sort of values[lo:hi], weights along
+        for i in range(lo + 1, hi):
+            v = values[i]
+            w = weights[i]
+            u = i - 1
+            while u >= lo and values[u] > v:
+                values[u + 1] = values[u]
+                weights[u + 1] = weights[u]
+                u -= 1
+            values[u + 1] = v
+            weights[u + 1] = w
+    else:  # heapsort (one sift-down loop for both phases)
+        start = size // 2
+        end = size
+        while end > 1:
+            if start > 0:
+                start -= 1
+            else:
+                end -= 1
+                values[lo], values[lo + end] = values[lo + end], values[lo]
+                weights[lo], weights[lo + end] = weights[lo + end], weights[lo]
+            root = start
+            while 2 * root + 1 < end:
+                child = 2 * root + 1
+                if child + 1 < end and values[lo + child + 1] > values[lo + child]:
+                    child += 1
+                if values[lo + child] <= values[lo + root]:
+                    break
+                x = lo + root
+                y = lo + child
+                values[x], values[y] = values[y], values[x]
+                weights[x], weights[y] = weights[y], weights[x]
+                root = child
+    for i in range(lo, hi):
+        acc += weights[i]
+        if acc >= target:
+            return values[i]
+    return fallback
+
+
+@jit
+def _weighted_shifted_rows(
+    centers, fold_of, scores, weights, sign, test_weights, levels, rtol, out, begin, end
+):  # pragma: no cover - compiled
+    n = scores.shape[0]
+    n_levels = levels.shape[0]
+    total = 0.0
+    for i in range(n):
+        total += weights[i]
+    values = np.empty(n, dtype=np.float64)
+    masses = np.empty(n, dtype=np.float64)
+    for j in range(begin, end):
+        mass = total + test_weights[j]
+        for t in range(n_levels):
+            target = levels[t] * mass - rtol * mass
+            if n == 0 or total < target:
+                out[j, t] = np.inf
+                continue
+            for i in range(n):  # refilled per level: a level's answer ignores the others
+                values[i] = sign * centers[j, fold_of[i]] + scores[i]
+                masses[i] = weights[i]
+            out[j, t] = _weighted_select(values, masses, target)
+
+
+def weighted_shifted_quantiles(
+    centers: np.ndarray,
+    fold_of: np.ndarray,
+    scores: np.ndarray,
+    weights: np.ndarray,
+    sign: float,
+    test_weights: np.ndarray,
+    levels: np.ndarray,
+    rtol: float,
+) -> np.ndarray:
+    """Weighted plus bounds, streamed (many folds: weighted jackknife+, bootstrap).
+
+    Parameters
+    ----------
+    centers : float64 (m, K)
+        ``centers[j, k]``: the centre of fold k at test point j.
+    fold_of : int64 (n,)
+        Fold (column of ``centers``) of each calibration point.
+    scores : float64 (n,)
+    weights : float64 (n,)
+        Non-negative calibration weights, in the order of ``scores``.
+    sign : float
+        ``1.0`` or ``-1.0``: the values are ``(sign * centers[j, fold_of[i]]) + scores[i]``.
+    test_weights : float64 (m,)
+        Each test point's (non-negative) weight, placed at ``+inf``.
+    levels : float64 (L,)
+    rtol : float
+        As for :func:`weighted_union_quantiles`.
+
+    Returns
+    -------
+    float64 (m, L)
+        The numbers of :func:`weighted_union_quantiles` on the same data (up to the order of the
+        floating-point sums, see the section comment). Each test point's n values and weights are
+        written to buffers owned by the thread and selected by a weighted introselect, per level:
+        O(n L) expected time per test point, O(n) memory per thread, no (m, n) matrix; test
+        points on threads.
+    """
+    m = centers.shape[0]
+    out = np.empty((m, levels.shape[0]), dtype=np.float64)
+    args = (
+        centers,
+        fold_of,
+        scores,
+        weights,
+        float(sign),
+        test_weights,
+        levels,
+        float(rtol),
+        out,
+    )
+    parallel_rows(_weighted_shifted_rows, m, args, _ROWS_PLUS)
     return out

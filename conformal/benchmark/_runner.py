@@ -8,37 +8,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike
 from sklearn.model_selection import train_test_split
 
 from ..datasets import describe_dataset, list_datasets, load_dataset
-from ..metrics import coverage, coverage_by_class, mean_set_size, mean_width, set_coverage
+from ..metrics import (
+    class_coverage_gap,
+    coverage,
+    coverage_by_class,
+    mean_set_size,
+    mean_width,
+    set_coverage,
+)
 from ._registry import Factory, Method, get_method, list_methods
-
-
-# TODO(lead): import from metrics. A copy of conformal.metrics.class_coverage_gap (same signature
-# and numbers, (n, n_classes) sets only), kept until that function is importable from there.
-def class_coverage_gap(
-    y: ArrayLike, sets: ArrayLike, classes: ArrayLike | None = None, *, confidence_level: float
-) -> float:
-    """Mean over classes of ``|coverage within the class - confidence_level|`` (CovGap).
-
-    The class-conditional coverage gap of Ding et al. (2023), over the classes present in ``y``.
-
-    Parameters
-    ----------
-    y, sets, classes
-        As in :func:`conformal.metrics.coverage_by_class`, with sets of shape (n, n_classes).
-    confidence_level : float
-        The nominal level, in (0, 1).
-
-    Returns
-    -------
-    gap : float
-        In ``[0, 1]``.
-    """
-    by_class = [float(c.coverage) for c in coverage_by_class(y, sets, classes).values()]
-    return float(np.mean(np.abs(np.array(by_class) - confidence_level)))
 
 
 def _predict_intervals(estimator: Any, X: Any, confidence_level: float) -> np.ndarray:
@@ -70,8 +51,8 @@ def _score_sets(
     return {
         "coverage": float(set_coverage(y, sets, classes)),
         "mean_set_size": float(mean_set_size(sets)),
-        "class_coverage_gap": class_coverage_gap(
-            y, sets, classes, confidence_level=confidence_level
+        "class_coverage_gap": float(
+            class_coverage_gap(y, sets, classes, confidence_level=confidence_level)
         ),
         "worst_class_coverage": min(
             float(c.coverage) for c in coverage_by_class(y, sets, classes).values()

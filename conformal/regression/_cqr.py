@@ -10,7 +10,6 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     check_sample_count,
@@ -24,10 +23,17 @@ from ..base import fit_with_weights
 from ..calibration import Calibrator, Level
 from ..scores import CQRAsymmetricScore, CQRScore
 from ._base import BaseConformalRegressor
-from ._quantile_models import quantile_parameter, tail_quantiles
+from ._quantile_models import (
+    FittedLevelsMixin,
+    QuantileModels,
+    quantile_parameter,
+    rearranged,
+    tail_quantiles,
+    warn_empty,
+)
 
 
-class ConformalizedQuantileRegressor(BaseConformalRegressor):
+class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
     """Conformalized quantile regression (CQR): calibrated intervals from two quantile models.
 
     Clones of ``estimator`` are fitted on the training part at quantile levels ``a/2`` and
@@ -35,6 +41,13 @@ class ConformalizedQuantileRegressor(BaseConformalRegressor):
     ``max(lo(x) - y, y - hi(x))`` widen or shrink the band so that it covers a new ``y`` with
     probability at least ``confidence_level`` for exchangeable data (Romano et al. 2019,
     Theorem 1), while keeping the quantile models' local adaptivity.
+
+    Quantile models can cross (lower above upper). Their predictions are rearranged
+    (``lower = min``, ``upper = max``) on the calibration part and at prediction alike, which
+    leaves the guarantee unchanged (the score stays a fixed function of ``(x, y)`` given the
+    training part). A negative correction can still make an interval empty where the band is
+    narrow; such an interval is the empty set (it covers nothing), and ``predict_interval``
+    warns once.
 
     Parameters
     ----------
@@ -63,10 +76,12 @@ class ConformalizedQuantileRegressor(BaseConformalRegressor):
 
     Attributes
     ----------
-    estimators_ : dict of float to regressor
-        Fitted quantile models by quantile level.
-    fit_levels_ : list of float
-        Confidence levels with their own pair of quantile models.
+    estimators_ : QuantileModels (a dict of float to regressor)
+        Fitted quantile models by quantile level; a lookup matches the level within 1e-9, so
+        ``estimators_[1 - 0.95]`` finds the 0.05 model.
+    fitted_confidence_levels_ : list of float
+        Confidence levels with their own pair of quantile models (``fit_levels_`` is the old
+        name, kept one release with a FutureWarning).
     conformity_scores_ : ndarray of shape (n_fit_levels, n_calibration) or (..., 2)
         Calibration scores for each fitted pair (last axis ``[lower, upper]`` if asymmetric).
     n_features_in_ : int
@@ -141,7 +156,7 @@ class ConformalizedQuantileRegressor(BaseConformalRegressor):
         n = target.shape[0]
         levels, _ = self._levels(None)
         estimator = self._resolve_estimator()
-        self.fit_levels_ = [float(lv) for lv in levels]
+        self.fitted_confidence_levels_ = [float(lv) for lv in levels]
         if isinstance(estimator, (list, tuple)):
             calibration = self._use_prefit(estimator, levels, n)
         else:
@@ -156,15 +171,18 @@ class ConformalizedQuantileRegressor(BaseConformalRegressor):
             train, calibration = split_indices(n, self.calibration_size, self.random_state)
             X_train, y_train = take(X, train), target[train]
             quantiles = sorted({q for lv in levels for q in tail_quantiles(lv)} | {0.5})
-            self.estimators_ = {
-                q: fit_with_weights(
-                    clone(estimator).set_params(**{param: q}),
-                    X_train,
-                    y_train,
-                    None if sample_weight is None else sample_weight[train],
+            self.estimators_ = QuantileModels(
+                (
+                    q,
+                    fit_with_weights(
+                        clone(estimator).set_params(**{param: q}),
+                        X_train,
+                        y_train,
+                        None if sample_weight is None else sample_weight[train],
+                    ),
                 )
                 for q in quantiles
-            }
+            )
             self._pairs = [tail_quantiles(lv) for lv in levels]
         X_cal, y_cal = take(X, calibration), target[calibration]
         self.score_ = CQRScore() if self.symmetric else CQRAsymmetricScore()
@@ -185,20 +203,20 @@ class ConformalizedQuantileRegressor(BaseConformalRegressor):
                 f"{[float(lv) for lv in levels]}. Pass a single level."
             )
         lo, hi = tail_quantiles(levels[0])
-        self.estimators_ = {lo: models[0], hi: models[1]}
+        self.estimators_ = QuantileModels({lo: models[0], hi: models[1]})
         if len(models) == 3:
             self.estimators_[0.5] = models[2]
         self._pairs = [(lo, hi)]
         return np.arange(n)
 
     def _band(self, X: Any, index: int) -> NDArray[np.float64]:
+        """``(n, 2)`` rearranged quantile predictions ``[min, max]`` of the pair ``index``."""
         lo, hi = self._pairs[index]
-        return np.column_stack(
-            [
-                np.asarray(self.estimators_[lo].predict(X), dtype=np.float64).ravel(),
-                np.asarray(self.estimators_[hi].predict(X), dtype=np.float64).ravel(),
-            ]
+        lower, upper = rearranged(
+            np.asarray(self.estimators_[lo].predict(X), dtype=np.float64).ravel(),
+            np.asarray(self.estimators_[hi].predict(X), dtype=np.float64).ravel(),
         )
+        return np.column_stack([lower, upper])
 
     def _point_predictions(self, X: Any) -> Any:
         if 0.5 in self.estimators_:
@@ -221,16 +239,11 @@ class ConformalizedQuantileRegressor(BaseConformalRegressor):
         -------
         intervals : ndarray of shape (n_samples, 2) or (n_samples, n_levels, 2)
         """
-        check_is_fitted(self)
-        X = self._check_features(X, reset=False)
-        levels, scalar = self._levels(confidence_level)
-        fitted = np.asarray(self.fit_levels_)
-        nearest = [int(np.argmin(np.abs(fitted - float(lv)))) for lv in levels]
-        n = n_rows(X)
-        out = np.empty((n, len(levels), 2))
-        for index in sorted(set(nearest)):
-            columns = [j for j, i in enumerate(nearest) if i == index]
+        X, levels, scalar = self._predict_prologue(X, confidence_level)
+        out = np.empty((n_rows(X), len(levels), 2))
+        for index, columns in self._by_fitted_pair(levels):
             wanted = [levels[j] for j in columns]
             thresholds = Calibrator(self.conformity_scores_[index]).threshold(wanted)
             out[:, columns, :] = self.score_.inverse(self._band(X, index), thresholds)
+        warn_empty(out, type(self).__name__)
         return self._shape(out, scalar)

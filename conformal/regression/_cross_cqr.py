@@ -21,10 +21,17 @@ from .._validation import (
 from ..calibration import Calibrator, Level, warn_too_few
 from ..scores import CQRScore
 from ._base import BaseConformalRegressor
-from ._quantile_models import quantile_parameter, tail_quantiles
+from ._quantile_models import (
+    FittedLevelsMixin,
+    QuantileModels,
+    quantile_parameter,
+    rearranged,
+    tail_quantiles,
+    warn_empty,
+)
 
 
-class CrossConformalizedQuantileRegressor(BaseConformalRegressor):
+class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
     """Cross-conformalized quantile regression: CQR without a held-out calibration set.
 
     For each of the ``cv`` folds, clones of ``estimator`` are fitted without fold ``k`` at
@@ -39,7 +46,9 @@ class CrossConformalizedQuantileRegressor(BaseConformalRegressor):
     ``floor(a (n + 1))``-th. CQR scores are nested, so the jackknife+ argument gives coverage at
     least ``1 - 2a`` for exchangeable data (Gupta, Kuchibhotla, Ramdas 2022, "Nested conformal
     prediction and quantile out-of-bag ensemble methods"), about ``1 - a`` in practice, with every
-    sample used both to fit and to calibrate.
+    sample used both to fit and to calibrate. Each fold's quantile predictions are rearranged
+    (``min``, ``max``) out of fold and at prediction alike, so crossing models give ordered
+    bands; the guarantee is unchanged.
 
     Parameters
     ----------
@@ -63,10 +72,12 @@ class CrossConformalizedQuantileRegressor(BaseConformalRegressor):
 
     Attributes
     ----------
-    estimators_ : list of dict of float to regressor
-        For each fold, its quantile models by quantile level (0.5 included, for :meth:`predict`).
-    fit_levels_ : list of float
-        Confidence levels with their own quantile models.
+    estimators_ : list of QuantileModels (dicts of float to regressor)
+        For each fold, its quantile models by quantile level (0.5 included, for :meth:`predict`);
+        a lookup matches the level within 1e-9.
+    fitted_confidence_levels_ : list of float
+        Confidence levels with their own quantile models (``fit_levels_`` is the old name, kept
+        one release with a FutureWarning).
     conformity_scores_ : ndarray of shape (n_fit_levels, n_samples)
         Out-of-fold CQR scores for each fitted level.
     fold_of_ : ndarray of shape (n_samples,)
@@ -155,7 +166,7 @@ class CrossConformalizedQuantileRegressor(BaseConformalRegressor):
         param = quantile_parameter(estimator, self.quantile_param)
         splits = resolve_splits(self.cv, X, target, self.random_state, groups=groups)
         self.fold_of_ = fold_assignment(splits, n)
-        self.fit_levels_ = [float(lv) for lv in levels]
+        self.fitted_confidence_levels_ = [float(lv) for lv in levels]
         self._pairs = [tail_quantiles(lv) for lv in levels]
         quantiles = sorted({q for pair in self._pairs for q in pair} | {0.5})
         models = fit_on_rows(
@@ -167,7 +178,9 @@ class CrossConformalizedQuantileRegressor(BaseConformalRegressor):
             sample_weight,
         )
         self.estimators_ = [
-            dict(zip(quantiles, models[k * len(quantiles) : (k + 1) * len(quantiles)], strict=True))
+            QuantileModels(
+                zip(quantiles, models[k * len(quantiles) : (k + 1) * len(quantiles)], strict=True)
+            )
             for k in range(len(splits))
         ]
         score = CQRScore()
@@ -177,8 +190,10 @@ class CrossConformalizedQuantileRegressor(BaseConformalRegressor):
             for fold, (_, calibration) in zip(self.estimators_, splits, strict=True):
                 if calibration.size:
                     X_cal = take(X, calibration)
-                    band[calibration, 0] = np.asarray(fold[lo].predict(X_cal)).ravel()
-                    band[calibration, 1] = np.asarray(fold[hi].predict(X_cal)).ravel()
+                    band[calibration, 0], band[calibration, 1] = rearranged(
+                        np.asarray(fold[lo].predict(X_cal)).ravel(),
+                        np.asarray(fold[hi].predict(X_cal)).ravel(),
+                    )
             scores[index] = score.score(target, band)
         self.conformity_scores_ = scores
         # Each fitted level's scores sorted per fold, on first use (see _plus).
@@ -206,12 +221,10 @@ class CrossConformalizedQuantileRegressor(BaseConformalRegressor):
         """
         X, levels, scalar = self._predict_prologue(X, confidence_level)
         warn_too_few(self.conformity_scores_.shape[1], levels)
-        fitted = np.asarray(self.fit_levels_)
-        nearest = [int(np.argmin(np.abs(fitted - float(lv)))) for lv in levels]
         out = np.empty((n_rows(X), len(levels), 2))
-        for index in sorted(set(nearest)):
-            columns = [j for j, i in enumerate(nearest) if i == index]
+        for index, columns in self._by_fitted_pair(levels):
             out[:, columns, :] = self._plus(X, index, [levels[j] for j in columns])
+        warn_empty(out, type(self).__name__)
         return self._shape(out, scalar)
 
     def _plus(self, X: Any, index: int, levels: list[Level]) -> NDArray[np.float64]:
@@ -225,7 +238,9 @@ class CrossConformalizedQuantileRegressor(BaseConformalRegressor):
         calibration = self._cached_calibrations[index]
         out = np.empty((n_rows(X), len(levels), 2))
         for rows, block in row_blocks(X, 2 * n_folds):
-            lower = predict_columns([fold[lo] for fold in self.estimators_], block)
-            upper = predict_columns([fold[hi] for fold in self.estimators_], block)
+            lower, upper = rearranged(
+                predict_columns([fold[lo] for fold in self.estimators_], block),
+                predict_columns([fold[hi] for fold in self.estimators_], block),
+            )
             out[rows] = calibration.plus(lower, levels, upper_centers=upper, warn=False)
         return out

@@ -268,23 +268,6 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         self._fit_predictive(score, y_cal, f_cal, scale_cal)
         return self
 
-    def _resolve_mondrian(self) -> Callable[[Any], ArrayLike] | None:
-        """The Mondrian callable, from ``mondrian`` or its old name ``groups``."""
-        if self.groups is not None:
-            if self.mondrian is not None:
-                raise ValueError(
-                    "mondrian and groups were both given; groups is the old name of mondrian: "
-                    "pass only mondrian=..."
-                )
-            warnings.warn(
-                f"{type(self).__name__}(groups=...) is renamed mondrian=... (a Mondrian "
-                "taxonomy; CV groups go to fit); the old name stops working in the next release.",
-                FutureWarning,
-                stacklevel=3,
-            )
-            return self.groups
-        return self.mondrian
-
     def _weight_inputs(
         self, calibration_weights: ArrayLike | None, n: int
     ) -> tuple[WeightScheme | None, NDArray[np.float64] | None]:

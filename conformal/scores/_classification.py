@@ -18,10 +18,13 @@ positive probability, where the mass above it is already the full mass ``M`` of 
 the generalized conditional quantile of Romano, Sesia and Candes (2020, section 2),
 ``L(x; tau) = min{c : p_(1) + ... + p_(c) >= tau}``, a class enters the set at level ``tau`` only
 if the mass ranked strictly above it is below ``tau``: a zero-probability class enters only beyond
-the full mass. Its score is therefore the smallest float above ``max(M, 1)`` (plus the RAPS
-penalty of its rank), never the ``M`` of the class that completes the mass: a threshold of 1 (which
+the full mass. Its score is therefore the smallest float above the full mass (plus the RAPS
+penalty of its rank), never the mass of the class that completes it: a threshold of 1 (which
 one-hot calibration rows produce) holds every class of positive probability and none of
-probability 0, instead of every class.
+probability 0, instead of every class. The full mass of a row of probabilities is 1: a row whose
+sum exceeds 1 only by rounding (at most 1e-6) has its cumulative mass capped at 1, so that every
+row's zero-probability classes score the same ``nextafter(1, inf)``; a row of larger weights keeps
+its own sum as full mass.
 
 Bounded scores. :meth:`ClassificationScore.max_score` is the largest value a score can take (1 for
 LAC, the number of classes for top-k, just above 1 for APS, plus the largest penalty for RAPS); a
@@ -53,6 +56,10 @@ __all__ = [
 ]
 
 Floats = NDArray[np.float64]
+
+# A row of probabilities whose sum exceeds 1 by at most this much (rounding: float64 sums exceed 1
+# by a few ulps, float32 probabilities by about 1e-7) has its cumulative mass capped at 1.
+_MASS_TOLERANCE = 1e-6
 
 
 def check_proba(proba: ArrayLike, name: str = "proba") -> Floats:
@@ -304,9 +311,10 @@ class APSScore(ClassificationScore):
     uniform in [0, 1]. The set takes classes in rank order while their score stays at most the
     threshold: hard ``x`` (flat probabilities) get large sets, easy ``x`` small ones.
 
-    A class of probability 0 comes after the full mass ``M`` of its row: its score is the
-    smallest float above ``max(M, 1)``, so that it enters a set only beyond the full mass (the
-    generalized quantile of Romano et al. 2020; see :mod:`conformal.scores._classification`).
+    A class of probability 0 comes after the full mass of its row (1, the cumulative mass being
+    capped at 1 where rounding pushes it above): its score is ``nextafter(1, inf)``, so that it
+    enters a set only beyond the full mass (the generalized quantile of Romano et al. 2020; see
+    :mod:`conformal.scores._classification`).
     Without that, a threshold of 1, which many one-hot calibration rows produce (a random forest
     whose trees agree), ties every zero-probability class with the class completing the mass
     and gives every row every class. Sets stay ``{y : s(x, y) <= q}``, with the calibration
@@ -350,12 +358,16 @@ class APSScore(ClassificationScore):
         order = rank_order(p)
         ordered = np.take_along_axis(p, order, axis=1)
         cumulative = np.cumsum(ordered, axis=1)
-        empty = ordered <= 0.0  # probability 0: ranked last, after the full mass
-        beyond = np.nextafter(np.maximum(cumulative[:, -1:], 1.0), np.inf) if empty.any() else None
+        # the full mass: 1 for a row of probabilities (its sum within rounding of 1, above
+        # which the cumulative mass is capped), the row's sum for a row of larger weights
+        total = cumulative[:, -1:]
+        full = np.where(total <= 1.0 + _MASS_TOLERANCE, 1.0, total)
+        np.minimum(cumulative, full, out=cumulative)
         if self.randomized:
             cumulative -= _check_u(u, p.shape[0], repr(self))[:, np.newaxis] * ordered
-        if beyond is not None:
-            cumulative = np.where(empty, beyond, cumulative)
+        empty = ordered <= 0.0  # probability 0: ranked last, after the full mass
+        if empty.any():
+            cumulative = np.where(empty, np.nextafter(full, np.inf), cumulative)
         penalty = self._penalty(p.shape[1])
         if penalty is not None:
             cumulative += penalty

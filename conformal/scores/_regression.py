@@ -142,6 +142,46 @@ def _outermost(
     return _from_key(moved)
 
 
+def _jump(
+    bound: Floats,
+    q: Floats,
+    side_score: SideScore,
+    lo: Floats,
+    hi: Floats,
+    scale: Floats,
+    outward: int,
+) -> tuple[Floats, NDArray[np.bool_]]:
+    """The end of a long run of floats with one score, in closed form; verified by the score.
+
+    Every score here is, on its side, a difference from a centre (``lo`` below, ``hi`` above)
+    divided by a scale (1 if none): ``fl(fl(lo - y) / s) <= q``. With ``D`` the largest float
+    such that ``fl(D / s) <= q`` (a step or two from ``fl(q s)``) and ``h`` half the gap from
+    ``D`` to the next float, ``fl(lo - y) <= D`` holds for ``y >= lo - D - h`` (the rounding of
+    the difference), which is exact in floating point where the runs are long (``lo`` close to
+    ``D``, so ``lo - D`` is exact). The candidate and its neighbours are checked with the score;
+    ``ok`` is False where the closed form does not hold (then the caller searches).
+    """
+    centre = lo if outward < 0 else hi
+    with np.errstate(all="ignore"):
+        limit = q * scale
+        for _ in range(2):  # the largest D with fl(D / s) <= q
+            up = _neighbours(limit, 1)
+            limit = np.where(up / scale <= q, up, limit)
+        for _ in range(2):
+            limit = np.where(limit / scale > q, _neighbours(limit, -1), limit)
+        half_gap = (_neighbours(limit, 1) - limit) * 0.5
+        if outward < 0:
+            candidate = (centre - limit) - half_gap
+        else:
+            candidate = (centre + limit) + half_gap
+        inner = _neighbours(candidate, -outward)
+        candidate = np.where(side_score(candidate, lo, hi, scale) <= q, candidate, inner)
+        inside = side_score(candidate, lo, hi, scale) <= q
+        outside = ~(side_score(_neighbours(candidate, outward), lo, hi, scale) <= q)
+    beyond_bound = candidate <= bound if outward < 0 else candidate >= bound
+    return candidate, inside & outside & beyond_bound & np.isfinite(candidate)
+
+
 def _neighbours(bound: Floats, outward: int) -> Floats:
     """The next float outward of each bound (``np.nextafter`` towards ``-+inf``), computed on
     the bit patterns: a few integer operations, much cheaper than ``np.nextafter``. An infinite
@@ -220,12 +260,16 @@ def _round_side_outward(
         else:  # still moving: a long run of floats with one score
             s_r = s_r if s_r.shape[0] > 1 else np.broadcast_to(s_r, bound.shape)
             long_runs.append((position, np.stack([bound, threshold, lo_r, hi_r, s_r])))
-    if long_runs:
+    if long_runs:  # closed form first, doubling and bisection where it does not hold
         position = np.concatenate([p for p, _ in long_runs])
         bound, threshold, lo_r, hi_r, s_r = np.concatenate([v for _, v in long_runs], axis=1)
-        flat_out[2 * position + side] = _outermost(
-            bound, threshold, side_score, lo_r, hi_r, s_r, outward
-        )
+        end, ok = _jump(bound, threshold, side_score, lo_r, hi_r, s_r, outward)
+        if not ok.all():
+            miss = ~ok
+            end[miss] = _outermost(
+                bound[miss], threshold[miss], side_score, lo_r[miss], hi_r[miss], s_r[miss], outward
+            )
+        flat_out[2 * position + side] = end
 
 
 def _interval(

@@ -11,10 +11,12 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, cross_val_score
 
 from conformal import (
     ConformalizedQuantileRegressor,
+    ConformalWarning,
     CrossConformalizedQuantileRegressor,
     CrossConformalRegressor,
     JackknifeAfterBootstrapRegressor,
     SplitConformalRegressor,
+    conformal_quantile,
 )
 from conformal.weights import (
     CallableWeights,
@@ -178,7 +180,7 @@ def test_sample_weight_reaches_the_wrapped_model(make):
 
 def test_sample_weight_errors():
     X, y = _data(60)
-    with pytest.raises(ValueError, match="_NoWeights.fit does not accept sample_weight"):
+    with pytest.raises(ValueError, match=r"_NoWeights\.fit does not accept sample_weight"):
         SplitConformalRegressor(_NoWeights(), random_state=0).fit(X, y, sample_weight=np.ones(60))
     from sklearn.frozen import FrozenEstimator
 
@@ -260,3 +262,77 @@ def test_predict_cdf_refuses_the_ambiguous_per_row_grid():
     shared = model.predict_cdf(X[:3], y[:3], kind="lower", shared_grid=True)
     assert per_row.shape == (3, 1) and shared.shape == (3, 3)
     np.testing.assert_array_equal(per_row[:, 0], np.diag(shared))
+
+
+def test_cqr_issue_example_has_no_inverted_interval():
+    """Issue 9: 35 of 230 rows came out with lower > upper at level 0.5 on concrete."""
+    from conformal.datasets import load_dataset
+
+    X, y = load_dataset("concrete")
+    for symmetric in (True, False):
+        model = ConformalizedQuantileRegressor(
+            confidence_level=0.5, symmetric=symmetric, random_state=0
+        ).fit(X[:800], y[:800])
+        intervals = model.predict_interval(X[800:])
+        assert (intervals[:, 0] > intervals[:, 1]).sum() == 0
+
+
+class _Line(RegressorMixin, BaseEstimator):
+    """A frozen 'quantile model' f(x) = a + b x[0]."""
+
+    def __init__(self, a=0.0, b=0.0):
+        self.a, self.b = a, b
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return self.a + self.b * np.asarray(X, dtype=float)[:, 0]
+
+
+def test_crossing_quantile_models_are_rearranged_in_calibration_and_prediction():
+    from sklearn.frozen import FrozenEstimator
+
+    lower, upper = _Line(0.0, 1.0), _Line(0.0, -1.0)  # they cross at x = 0
+    x = np.linspace(-2, 2, 41)[:, None]
+    y = np.zeros(41)
+    model = ConformalizedQuantileRegressor(
+        [FrozenEstimator(lower), FrozenEstimator(upper)], confidence_level=0.8
+    ).fit(x, y)
+    band = np.column_stack([-np.abs(x[:, 0]), np.abs(x[:, 0])])  # min and max of the two lines
+    np.testing.assert_array_equal(model.conformity_scores_[0], np.max(band * [1, -1], axis=1))
+    q = conformal_quantile(model.conformity_scores_[0], 0.8)
+    assert q < 0  # every target sits inside the band, so some narrow rows come out empty
+    with pytest.warns(ConformalWarning, match="intervals are empty"):
+        got = model.predict_interval(x)
+    np.testing.assert_allclose(got, band + np.array([-q, q]), rtol=0, atol=1e-15)
+
+
+def test_an_empty_cqr_interval_is_warned_about():
+    from sklearn.frozen import FrozenEstimator
+
+    # A band of half-width 5 around 0, targets always at 0: q = -5 (negative); a test row whose
+    # band has half-width 1 gets [-1 + 5, 1 - 5] = [4, -4], the empty set.
+    lower, upper = _Line(-5.0, 0.0), _Line(5.0, 0.0)
+    x, y = np.zeros((40, 1)), np.zeros(40)
+    model = ConformalizedQuantileRegressor(
+        [FrozenEstimator(lower), FrozenEstimator(upper)], confidence_level=0.8
+    ).fit(x, y)
+    model.estimators_[0.1] = FrozenEstimator(_Line(-1.0, 0.0))
+    model.estimators_[0.9] = FrozenEstimator(_Line(1.0, 0.0))
+    with pytest.warns(ConformalWarning, match=r"1 of 1 intervals are empty \(lower > upper\)"):
+        got = model.predict_interval(np.zeros((1, 1)))
+    assert got[0, 0] > got[0, 1]
+
+
+def test_quantile_models_are_safe_to_index_and_fit_levels_is_renamed():
+    X, y = _data(100)
+    from sklearn.linear_model import QuantileRegressor
+
+    model = ConformalizedQuantileRegressor(QuantileRegressor(alpha=0.0), random_state=0).fit(X, y)
+    assert model.estimators_[1 - 0.95] is model.estimators_[0.05]
+    with pytest.raises(KeyError, match=r"no quantile model at level 0.2; the fitted quantile"):
+        model.estimators_[0.2]
+    assert model.fitted_confidence_levels_ == [0.9]
+    with pytest.warns(FutureWarning, match="fit_levels_ is renamed fitted_confidence_levels_"):
+        assert model.fit_levels_ == [0.9]
