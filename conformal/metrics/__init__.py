@@ -1,5 +1,5 @@
 """Metrics for prediction intervals: coverage, width, interval and quantile scores, reports;
-the CRPS of step predictive distributions (:func:`crps`); and metrics for prediction sets of
+the mean CRPS of step predictive distributions (:func:`mean_crps`); and metrics for prediction sets of
 classifiers: :func:`set_coverage`, :func:`mean_set_size`, :func:`empty_set_fraction`,
 :func:`singleton_fraction`, :func:`coverage_by_class`, :func:`class_coverage_gap`,
 :func:`coverage_by_set_size` and the report :func:`evaluate_sets` (sets are boolean ``(n,
@@ -30,11 +30,16 @@ pandas is needed only by :meth:`IntervalReport.to_frame` and :meth:`SetReport.to
 imported there.
 """
 
-from ..calibration._crps import crps_sorted
 from ._interval_report import IntervalReport, IntervalRow, evaluate_intervals
 from ._intervals import GroupCoverage, coverage, coverage_by_group, mean_width
 from ._probability import expected_calibration_error
-from ._scoring_rules import crps, interval_score, pinball_loss, weighted_interval_score
+from ._scoring_rules import (
+    crps,
+    interval_score,
+    mean_crps,
+    pinball_loss,
+    weighted_interval_score,
+)
 from ._set_report import SetReport, SetRow, evaluate_sets
 from ._sets import (
     SetCoverage,
@@ -47,8 +52,6 @@ from ._sets import (
     singleton_fraction,
 )
 
-# Kept for conformal.regression._predictive until it imports conformal.calibration._crps itself.
-_crps_sorted = crps_sorted
 
 __all__ = [
     "GroupCoverage",
@@ -63,6 +66,7 @@ __all__ = [
     "coverage_by_group",
     "coverage_by_set_size",
     "crps",
+    "mean_crps",
     "empty_set_fraction",
     "evaluate_intervals",
     "evaluate_sets",

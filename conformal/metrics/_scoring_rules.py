@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._deprecation import renamed
 from ..calibration._crps import crps_sorted
 from ._intervals import _cube, _widths
 from ._validation import (
@@ -287,7 +288,7 @@ def pinball_loss(
     return _finish(loss.mean(axis=0), scalar)
 
 
-def crps(y: ArrayLike, support: ArrayLike, weights: ArrayLike | None = None) -> float:
+def mean_crps(y: ArrayLike, support: ArrayLike, weights: ArrayLike | None = None) -> float:
     """Mean continuous ranked probability score of step predictive distributions.
 
     Each sample's forecast is a distribution with atoms ``support[j]`` and masses
@@ -334,12 +335,12 @@ def crps(y: ArrayLike, support: ArrayLike, weights: ArrayLike | None = None) -> 
 
     Examples
     --------
-    >>> from conformal.metrics import crps
-    >>> crps([0.0], [[0.0]])                 # a point forecast at the target
+    >>> from conformal.metrics import mean_crps
+    >>> mean_crps([0.0], [[0.0]])                 # a point forecast at the target
     0.0
-    >>> crps([0.0, 3.0], [[-1.0, 1.0], [-1.0, 1.0]])   # (1 - 0.5 + 3 - 0.5) / 2
+    >>> mean_crps([0.0, 3.0], [[-1.0, 1.0], [-1.0, 1.0]])   # (1 - 0.5 + 3 - 0.5) / 2
     1.5
-    >>> crps([0.0], [[-1.0, 1.0]], weights=[[0.25, 0.75]])  # 1 - 0.25 * 0.75 * 2
+    >>> mean_crps([0.0], [[-1.0, 1.0]], weights=[[0.25, 0.75]])  # 1 - 0.25 * 0.75 * 2
     0.625
     """
     target = _as_vector(y, "y", finite=True)
@@ -381,3 +382,7 @@ def crps(y: ArrayLike, support: ArrayLike, weights: ArrayLike | None = None) -> 
     sorted_atoms = np.take_along_axis(atoms, order, axis=1)
     sorted_masses = np.take_along_axis(masses, order, axis=1)
     return float(np.mean(crps_sorted(target, sorted_atoms, sorted_masses)))
+
+
+# The old name: the function returns the MEAN CRPS, the estimators' method the per-sample ones.
+crps = renamed(mean_crps, "crps", " (it returns the mean over samples)")

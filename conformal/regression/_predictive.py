@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.utils.validation import check_is_fitted
 
+from .._deprecation import renamed
 from .._validation import n_rows, seed_from
 from ..calibration import parse_levels
 from ..calibration._distribution import (
@@ -382,13 +383,13 @@ class PredictiveDistributionMixin:
             )
         return out
 
-    def crps(self, X: ArrayLike, y: ArrayLike) -> Floats:
+    def crps_per_sample(self, X: ArrayLike, y: ArrayLike) -> Floats:
         """CRPS of each sample's predictive distribution at its observed target (lower is
         better).
 
         The distribution scored is the empirical distribution of the ``C_i`` (mass ``1/n``
         each), the finite convention explained in :class:`ConformalPredictiveDistribution`;
-        :func:`conformal.metrics.crps` scores any other step distribution.
+        :func:`conformal.metrics.mean_crps` gives the mean for any other step distribution.
 
         Parameters
         ----------
@@ -409,7 +410,7 @@ class PredictiveDistributionMixin:
         >>> X = rng.uniform(0, 5, size=(500, 1))
         >>> y = 2 * X[:, 0] + rng.normal(size=500)
         >>> model = SplitConformalRegressor(random_state=0).fit(X, y)
-        >>> model.crps([[1.0], [1.0]], [2.0, 6.0]).round(3)
+        >>> model.crps_per_sample([[1.0], [1.0]], [2.0, 6.0]).round(3)
         array([0.23 , 3.428])
         """
         cpd, m, blocks = self._blocks(X)
@@ -420,3 +421,6 @@ class PredictiveDistributionMixin:
         for rows, centers, scale in blocks:
             out[rows] = cpd.crps(centers, target[rows], scale=scale)
         return out
+
+    # The old name: ``crps`` now names the mean in :mod:`conformal.metrics`.
+    crps = renamed(crps_per_sample, "crps", " (it returns one value per sample)")

@@ -1,7 +1,9 @@
-"""conformal.metrics is a package; its public names and the CRPS alias stay importable."""
+"""conformal.metrics is a package; its public names stay importable, old names warn."""
+
+import numpy as np
+import pytest
 
 import conformal.metrics as metrics
-from conformal.calibration._crps import crps_sorted
 
 
 def test_public_names_are_exported():
@@ -9,7 +11,8 @@ def test_public_names_are_exported():
         assert getattr(metrics, name).__name__ == name
 
 
-def test_crps_sorted_alias_for_the_predictive_distributions():
-    from conformal.metrics import _crps_sorted
-
-    assert _crps_sorted is crps_sorted
+def test_crps_is_the_old_name_of_mean_crps():
+    with pytest.warns(FutureWarning, match=r"crps is renamed mean_crps \(it returns the mean"):
+        old = metrics.crps([0.0, 3.0], [[-1.0, 1.0], [-1.0, 1.0]])
+    assert old == metrics.mean_crps([0.0, 3.0], [[-1.0, 1.0], [-1.0, 1.0]]) == 1.5
+    assert np.isfinite(old)
