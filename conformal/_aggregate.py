@@ -19,4 +19,4 @@ def out_of_bag_medians(
 ) -> NDArray[np.float64]:
     """``(n_rows, n_points)`` medians, for each point, of the predictions of the models whose
     bag excludes it (see :func:`conformal._kernels.quantile.oob_medians`)."""
-    return oob_medians(np.ascontiguousarray(predictions), np.ascontiguousarray(oob))  # type: ignore[no-any-return]
+    return oob_medians(np.ascontiguousarray(predictions), np.ascontiguousarray(oob))  # type: ignore[no-any-return,unused-ignore]

@@ -73,8 +73,8 @@ class ConformalMixin:
         """The wrapped model: the ``estimator`` parameter or the default one."""
         return self.estimator if self.estimator is not None else self._default_estimator()
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
-        tags = super().__sklearn_tags__()  # type: ignore[misc]
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc,unused-ignore]
         inner = self._resolve_estimator()
         if isinstance(inner, (list, tuple)):
             inner = inner[0]

@@ -31,6 +31,7 @@ beyond exchangeability. Annals of Statistics 51(2), 816-845.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -255,21 +256,22 @@ class Calibrator:
     def _plain_sorted(self) -> Floats:
         if "plain" not in self._sorted:
             self._sorted["plain"] = np.sort(self.scores)
-        return self._sorted["plain"]  # type: ignore[no-any-return]
+        return self._sorted["plain"]  # type: ignore[no-any-return,unused-ignore]
 
     def _weighted_sorted(
         self, column: Floats, key: Any, mask: NDArray | None, sign: float
     ) -> tuple[Floats, Floats]:
         """``(sign * scores, weights)`` of the points in ``mask``, sorted by the former."""
         if key not in self._sorted:
+            assert self.weights is not None
             values = column if mask is None else column[mask]
-            w = self.weights if mask is None else self.weights[mask]  # type: ignore[index]
+            w = self.weights if mask is None else self.weights[mask]
             order = np.argsort(sign * values, kind="stable")
             self._sorted[key] = (
                 np.ascontiguousarray(sign * values[order]),
                 np.ascontiguousarray(w[order]),
-            )  # type: ignore[index]
-        return self._sorted[key]  # type: ignore[no-any-return]
+            )
+        return self._sorted[key]  # type: ignore[no-any-return,unused-ignore]
 
     # ------------------------------------------------------------------ ranks and thresholds
 
@@ -442,7 +444,7 @@ class Calibrator:
         self,
         column: Floats,
         j: int,
-        levels: list[Level],
+        levels: Sequence[Level],
         side: Side,
         test: TestContext,
         codes: NDArray[np.int64] | None,
@@ -453,7 +455,7 @@ class Calibrator:
             )
             if column.ndim == 1 and column is self.scores and "plain" in self._sorted:
                 padded = np.concatenate([[-np.inf], self._plain_sorted(), [np.inf]])
-                return padded[np.clip(ranks, 0, self.n_calibration + 1)]  # type: ignore[no-any-return]
+                return padded[np.clip(ranks, 0, self.n_calibration + 1)]  # type: ignore[no-any-return,unused-ignore]
             return partitioned_order_statistics(np.ascontiguousarray(column), ranks)
         if self.weights is None:
             assert codes is not None and self.cells is not None
@@ -474,7 +476,7 @@ class Calibrator:
         self,
         column: Floats,
         j: int,
-        levels: list[Level],
+        levels: Sequence[Level],
         side: Side,
         test: TestContext,
         codes: NDArray[np.int64] | None,
@@ -515,12 +517,14 @@ class Calibrator:
             )
         return out
 
-    def _warn_cells(self, levels: list[Level], tails: int, used: NDArray[np.bool_] | None) -> None:
+    def _warn_cells(
+        self, levels: Sequence[Level], tails: int, used: NDArray[np.bool_] | None
+    ) -> None:
         """One warning naming the cells (used by the test points) too small for a level."""
         assert self.cells is not None
         warn_cells(self.cells, levels, tails=tails, used=used, what=self.outcome)
 
-    def _warn_weighted(self, out: list[Floats], levels: list[Level]) -> None:
+    def _warn_weighted(self, out: list[Floats], levels: Sequence[Level]) -> None:
         infinite = np.zeros(out[0].shape[:-1] or (1,), dtype=bool)
         for column in out:
             infinite |= np.isinf(np.atleast_2d(column)).any(axis=-1).reshape(infinite.shape)
@@ -593,7 +597,7 @@ class Calibrator:
         lower_c = np.asarray(centers, dtype=np.float64)
         upper_c = lower_c if upper_centers is None else np.asarray(upper_centers, dtype=np.float64)
         if tails == 1:
-            return calibrations[0].intervals(lower_c, parsed, upper_c)  # type: ignore[no-any-return]
+            return calibrations[0].intervals(lower_c, parsed, upper_c)  # type: ignore[no-any-return,unused-ignore]
         side = [one_sided_level(lv) for lv in parsed]
         return np.stack(
             [calibrations[0].lower(lower_c, side), calibrations[1].upper(upper_c, side)], axis=-1
@@ -698,7 +702,7 @@ class Calibrator:
 
 def warn_cells(
     cells: MondrianCells,
-    levels: list[Level],
+    levels: Sequence[Level],
     *,
     tails: int = 1,
     used: NDArray[np.bool_] | None = None,

@@ -374,7 +374,7 @@ class ConformalPredictiveDistribution:
         -------
         ndarray of shape (m,) or (m, G)
         """
-        alternative = check_alternative(alternative)
+        alternative = check_alternative(alternative)  # type: ignore[assignment]
         c = self._centers(centers)
         m = c.shape[0]
         values = _no_nan(np.asarray(y, dtype=np.float64), "y")

@@ -62,7 +62,7 @@ def quantile_parameter(estimator: Any, quantile_param: str | None) -> str:
     )
 
 
-class QuantileModels(dict):  # type: ignore[type-arg]
+class QuantileModels(dict[float, Any]):
     """Fitted quantile models keyed by their quantile level (a float).
 
     A float computed another way (``1 - 0.95`` is 0.050000000000000044) still finds the model:

@@ -258,6 +258,7 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
             )
             cells = MondrianCells(self.calibration_groups_, name="mondrian(X)")
         self.weights_scheme_ = scheme
+        self.calibration_weights_: NDArray[np.float64] | None
         if scheme is not None:
             self.calibration_weights_ = scheme.calibration_weights(X_cal, calibration, n)
         else:
