@@ -37,6 +37,8 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 
+from .calibration._weights import check_weights
+
 __all__ = [
     "CallableWeights",
     "ExponentialDecayWeights",
@@ -176,15 +178,8 @@ class CallableWeights(WeightScheme):
     def _call(self, X: Any, where: str) -> Floats:
         self._validate()
         values = np.asarray(self.function(X), dtype=np.float64).ravel()  # type: ignore[misc]
-        bad = ~(np.isfinite(values) & (values >= 0))
-        if bad.any():
-            first = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"weights(X) returned a weight that is not finite and non-negative on the "
-                f"{where} rows: weights[{first}] = {float(values[first])!r}. A likelihood ratio "
-                "must be >= 0 and finite for every row."
-            )
-        return values
+        # The calibration layer's check: finite, non-negative, one per row, naming the entry.
+        return check_weights(values, values.shape[0], f"weights(X) on the {where} rows")
 
     def calibration_weights(self, X: Any, positions: NDArray[np.intp], n_fit: int) -> Floats:
         return self._call(X, "calibration")

@@ -293,15 +293,16 @@ class Calibrator:
         """
         parsed, _ = parse_levels(levels)
         _check_side(side)
-        if self.cells is None:
-            return np.array(
-                [conformal_rank(self.n_calibration, lv, side=side) for lv in parsed],
-                dtype=np.int64,
-            )
-        return np.array(
-            [[conformal_rank(int(c), lv, side=side) for lv in parsed] for c in self.cells.counts],
+        return self._ranks(parsed, side, by_cell=self.cells is not None)
+
+    def _ranks(self, levels: Sequence[Level], side: Side, *, by_cell: bool) -> NDArray[np.int64]:
+        """``(L,)`` ranks of the whole set, or ``(n_cells, L)`` ranks of each cell."""
+        counts = self.cells.counts if by_cell and self.cells is not None else [self.n_calibration]
+        table = np.array(
+            [[conformal_rank(int(c), lv, side=side) for lv in levels] for c in counts],
             dtype=np.int64,
-        ).reshape(self.cells.n_cells, len(parsed))
+        ).reshape(len(counts), len(levels))
+        return table if by_cell else table[0]
 
     def threshold(
         self,
@@ -450,22 +451,14 @@ class Calibrator:
         codes: NDArray[np.int64] | None,
     ) -> Floats:
         if self.weights is None and codes is None:
-            ranks = np.array(
-                [conformal_rank(self.n_calibration, lv, side=side) for lv in levels], dtype=np.int64
-            )
+            ranks = self._ranks(levels, side, by_cell=False)
             if column.ndim == 1 and column is self.scores and "plain" in self._sorted:
                 padded = np.concatenate([[-np.inf], self._plain_sorted(), [np.inf]])
                 return padded[np.clip(ranks, 0, self.n_calibration + 1)]  # type: ignore[no-any-return,unused-ignore]
             return partitioned_order_statistics(np.ascontiguousarray(column), ranks)
         if self.weights is None:
             assert codes is not None and self.cells is not None
-            ranks_table = np.array(
-                [
-                    [conformal_rank(int(c), lv, side=side) for lv in levels]
-                    for c in self.cells.counts
-                ],
-                dtype=np.int64,
-            ).reshape(self.cells.n_cells, len(levels))
+            ranks_table = self._ranks(levels, side, by_cell=True)
             table = grouped_order_statistics(
                 np.ascontiguousarray(column), self.cells.codes, self.cells.n_cells, ranks_table
             )

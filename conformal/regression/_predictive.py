@@ -1,21 +1,10 @@
-"""Conformal predictive distributions: a calibrated CDF for every test point (regression).
+"""What a regressor adds to a conformal predictive distribution: the signed residuals of its
+score and the ``predict_cdf`` / ``predict_quantiles`` / ``predict_pvalues`` /
+``crps_per_sample`` methods.
 
-With ``n`` calibration residuals ``r_i`` (signed: ``y_i - f(x_i)``, or divided by a scale,
-``(y_i - f(x_i)) / s(x_i)``) and, at a test point ``x``, the values ``C_i = c_i(x) + s(x) r_i``,
-the conformal predictive distribution (CPD; Vovk, Shen, Manokhin and Xie 2019) is::
-
-    Q(y, tau) = (#{i: C_i < y} + tau * (#{i: C_i = y} + 1)) / (n + 1),    tau in [0, 1].
-
-- split form (split conformal predictive systems; Vovk, Nouretdinov, Manokhin and Gammerman
-  2018): ``c_i(x) = f(x)``, one model for every calibration point;
-- cross form (cross-conformal predictive systems, same paper): ``c_i(x) = f_{-k(i)}(x)``, the
-  model fitted without the fold of point ``i``, and ``r_i`` its out-of-fold residual. The
-  ``C_i`` are then the union of K sorted arrays, each shifted by one constant per test point.
-  Unlike the split form it is calibrated only approximately (empirically), not exactly.
-
-The learner-free distribution itself is
-:class:`conformal.calibration.ConformalPredictiveDistribution`; this module holds what a
-regressor adds to it: the signed residuals of its score and the ``predict_*`` methods.
+The learner-free distribution, its conventions (ties, ``tau``, quantile ranks, CRPS) and its
+references are in :mod:`conformal.calibration._distribution`
+(:class:`conformal.ConformalPredictiveDistribution`).
 """
 
 from __future__ import annotations
