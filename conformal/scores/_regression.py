@@ -4,19 +4,9 @@ Thresholds come from :func:`conformal.calibration.conformal_quantile`. ``inverse
 threshold per level (shape ``(L,)``) or per test point and level (shape ``(n, L)``; asymmetric
 scores add a last axis ``[lower side, upper side]``) and returns intervals of shape ``(n, L, 2)``.
 
-Outward rounding. The interval is the inverse of the score computed in floating point
-(``f - q * |f|``, ``f -+ q * s``, ``hi + q``, ...), whose rounding can put a bound one or a few
-units in the last place (ulps) *inside* the ``y`` whose score is exactly the threshold, and leave
-that ``y`` out. Every ``inverse`` of this module therefore guarantees: **every float64 ``y``
+Every ``inverse`` is rounded outward (see :mod:`conformal._outward`): **every float64 ``y``
 whose score, computed by the score's own ``score`` in float64, is at most the threshold lies in
-the closed interval** (for an asymmetric score: at most the threshold of its side; the score of a
-lower bound is the lower-side score). After the interval is written, each finite bound whose
-next float outward (``np.nextafter`` towards ``-inf`` for a lower bound, ``+inf`` for an upper
-one) still has a score at most the threshold is moved out to the last such float (the scores are
-monotone along each side, so that float is found by doubling then bisecting the number of ulps;
-one or two steps in practice). A bound that is already the outermost such float, including every
-bound computed exactly, is left bit for bit as written; a bound already outside (score above the
-threshold) is never moved, and infinite bounds never are.
+the closed interval** (for an asymmetric score: at most the threshold of its side).
 """
 
 from __future__ import annotations
@@ -30,7 +20,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
 
-from .._kernels.intervals import fill_intervals
+from .._outward import (
+    _above,
+    _absolute,
+    _below,
+    _interval,
+    _outside_band,
+    _scaled_absolute,
+)
 
 __all__ = [
     "AbsoluteScore",
@@ -63,264 +60,6 @@ def _broadcast(threshold: ArrayLike, n: int, asymmetric: bool) -> Floats:
     if q.ndim != core + 1 or q.shape[0] not in (1, n):
         raise ValueError(f"threshold of shape {np.shape(threshold)} does not fit {n} predictions.")
     return q
-
-
-_UNIT_SCALE = np.ones(1)
-
-# ---------------------------------------------------------------- outward rounding
-#
-# Floats in increasing order are the integers ``key`` below in increasing order (the sign-
-# magnitude bit pattern turned into two's complement; -0.0 and +0.0 share key 0), so "k ulps
-# outward" is ``key +- k``. Offsets are kept in uint64 (modular arithmetic): the distance from
-# any finite float to an infinity is below 2**64.
-
-_SIGN_BIT = np.int64(-(2**63))
-_INT64_MAX = np.int64(2**63 - 1)
-_INF_KEY = np.uint64(0x7FF0000000000000)  # the key of +inf
-_CHUNK = 1 << 16  # bounds checked at once: the temporaries stay in cache
-_ULP_STEPS = 4  # single-ulp steps before doubling and bisection
-
-
-def _to_key(x: Floats) -> NDArray[np.uint64]:
-    bits = np.ascontiguousarray(x, dtype=np.float64).view(np.int64)
-    return np.where(bits < 0, _SIGN_BIT - bits, bits).view(np.uint64)
-
-
-def _from_key(key: NDArray[np.uint64]) -> Floats:
-    signed = key.view(np.int64)
-    return np.where(signed < 0, _SIGN_BIT - signed, signed).view(np.float64)
-
-
-def _outermost(
-    bound: Floats,
-    q: Floats,
-    side_score: SideScore,
-    lo: Floats,
-    hi: Floats,
-    scale: Floats,
-    outward: int,
-) -> Floats:
-    """The outermost float beyond each ``bound`` whose score is still at most ``q``.
-
-    All arguments are 1-D, one entry per bound; the caller has checked that ``bound`` itself is
-    inside (score at most ``q``). Doubling the offset in ulps finds one that is outside, then
-    bisection the last one inside: about ``2 log2(run)`` evaluations, for the long runs of
-    floats with one score (a bound near 0 whose threshold is much larger than the bound: up to
-    2**62 floats, 125 evaluations). The scores are monotone along a side, so this is the last
-    float of the set on that side.
-    """
-    m = bound.shape[0]
-    key = _to_key(bound)
-    # room: ulps from the bound to the infinity it moves towards (an infinity is always outside)
-    room = (_INF_KEY - key) if outward > 0 else (key + _INF_KEY)
-
-    def inside(offset: NDArray[np.uint64], rows: NDArray[np.intp]) -> NDArray[np.bool_]:
-        moved = key[rows] + offset if outward > 0 else key[rows] - offset
-        with np.errstate(all="ignore"):
-            scores = side_score(_from_key(moved), lo[rows], hi[rows], scale[rows])
-        return np.asarray(scores <= q[rows])
-
-    good = np.zeros(m, dtype=np.uint64)  # offsets known inside
-    bad = np.zeros(m, dtype=np.uint64)  # offsets known outside (0: none found yet)
-    step = np.ones(m, dtype=np.uint64)
-    rows = np.flatnonzero(good < room)
-    while rows.size:  # doubling, capped at the infinity
-        trial = good[rows] + np.minimum(step[rows], room[rows] - good[rows])
-        ok = inside(trial, rows)
-        good[rows[ok]] = trial[ok]
-        bad[rows[~ok]] = trial[~ok]
-        step[rows] *= np.uint64(2)
-        rows = rows[ok & (trial < room[rows])]
-    rows = np.flatnonzero(bad > good + np.uint64(1))
-    while rows.size:  # bisection between the last offset inside and the first outside
-        mid = good[rows] + (bad[rows] - good[rows]) // np.uint64(2)
-        ok = inside(mid, rows)
-        good[rows[ok]] = mid[ok]
-        bad[rows[~ok]] = mid[~ok]
-        rows = rows[bad[rows] > good[rows] + np.uint64(1)]
-    moved = key + good if outward > 0 else key - good
-    return _from_key(moved)
-
-
-def _jump(
-    bound: Floats,
-    q: Floats,
-    side_score: SideScore,
-    lo: Floats,
-    hi: Floats,
-    scale: Floats,
-    outward: int,
-) -> tuple[Floats, NDArray[np.bool_]]:
-    """The end of a long run of floats with one score, in closed form; verified by the score.
-
-    Every score here is, on its side, a difference from a centre (``lo`` below, ``hi`` above)
-    divided by a scale (1 if none): ``fl(fl(lo - y) / s) <= q``. With ``D`` the largest float
-    such that ``fl(D / s) <= q`` (a step or two from ``fl(q s)``) and ``h`` half the gap from
-    ``D`` to the next float, ``fl(lo - y) <= D`` holds for ``y >= lo - D - h`` (the rounding of
-    the difference), which is exact in floating point where the runs are long (``lo`` close to
-    ``D``, so ``lo - D`` is exact). The candidate and its neighbours are checked with the score;
-    ``ok`` is False where the closed form does not hold (then the caller searches).
-    """
-    centre = lo if outward < 0 else hi
-    with np.errstate(all="ignore"):
-        limit = q * scale
-        for _ in range(2):  # the largest D with fl(D / s) <= q
-            up = _neighbours(limit, 1)
-            limit = np.where(up / scale <= q, up, limit)
-        for _ in range(2):
-            limit = np.where(limit / scale > q, _neighbours(limit, -1), limit)
-        half_gap = (_neighbours(limit, 1) - limit) * 0.5
-        if outward < 0:
-            candidate = (centre - limit) - half_gap
-        else:
-            candidate = (centre + limit) + half_gap
-        inner = _neighbours(candidate, -outward)
-        candidate = np.where(side_score(candidate, lo, hi, scale) <= q, candidate, inner)
-        inside = side_score(candidate, lo, hi, scale) <= q
-        outside = ~(side_score(_neighbours(candidate, outward), lo, hi, scale) <= q)
-    beyond_bound = candidate <= bound if outward < 0 else candidate >= bound
-    return candidate, inside & outside & beyond_bound & np.isfinite(candidate)
-
-
-def _neighbours(bound: Floats, outward: int) -> Floats:
-    """The next float outward of each bound (``np.nextafter`` towards ``-+inf``), computed on
-    the bit patterns: a few integer operations, much cheaper than ``np.nextafter``. An infinite
-    bound gives NaN or the largest finite float, whose score is never at most the threshold
-    that made the bound infinite."""
-    bits = bound.view(np.int64)
-    step = (bits >> 63) | 1  # +1 for a positive float, -1 for a negative one
-    moved = bits - step if outward < 0 else bits + step
-    # +0.0 has no lower neighbour that way (nor -0.0 an upper one): both give a NaN pattern
-    zero = moved == (-1 if outward < 0 else _INT64_MAX)
-    if zero.any():
-        moved[zero] = _SIGN_BIT + 1 if outward < 0 else 1
-    return moved.view(np.float64)
-
-
-def _round_side_outward(
-    out: Floats,
-    side: int,
-    q: Floats,
-    side_score: SideScore,
-    lo: Floats,
-    hi: Floats,
-    scale: Floats,
-) -> None:
-    """Move the bounds ``out[..., side]`` outward in place (0: lower, 1: upper), see the module.
-
-    Block of rows by block of rows (the temporaries stay in cache), a dense pass checks the
-    float just outside every bound; only the bounds whose neighbour is inside are checked
-    again, one ulp at a time for a few steps (most runs of floats with one score are one or two
-    ulps long). The rare bound still moving after that is finished by doubling and bisection
-    (:func:`_outermost`), all blocks at once.
-    """
-    n, n_levels = out.shape[:2]
-    outward = 1 if side else -1
-    bounds = out[..., side]
-    flat_out = out.reshape(-1)
-    rows_per_chunk = max(1, _CHUNK // n_levels)
-    long_runs: list[tuple[NDArray[np.intp], Floats]] = []
-    for start in range(0, n, rows_per_chunk):
-        stop = min(n, start + rows_per_chunk)
-        chunk = bounds[start:stop]
-        q_c = q if q.shape[0] == 1 else q[start:stop]
-        lo_c, hi_c = lo[start:stop], hi[start:stop]
-        s_c = scale if scale.shape[0] == 1 else scale[start:stop]
-        beyond = _neighbours(chunk, outward)
-        with np.errstate(all="ignore"):
-            inside = (
-                side_score(beyond, lo_c[:, np.newaxis], hi_c[:, np.newaxis], s_c[:, np.newaxis])
-                <= q_c
-            )
-        if not inside.any():  # (an infinite bound is never inside: see _neighbours)
-            continue
-        # the bounds that moved (flat positions row * L + level), with their threshold, centres
-        # and scale; each step keeps those whose next float outward is inside too
-        local = np.flatnonzero(inside)
-        rows = local // n_levels if n_levels > 1 else local
-        bound = beyond.reshape(-1)[local]
-        threshold = q_c.reshape(-1)[local if q_c.shape[0] > 1 else local % n_levels]
-        lo_r, hi_r = lo_c[rows], hi_c[rows]
-        s_r = s_c[rows] if s_c.shape[0] > 1 else s_c
-        position = local + start * n_levels
-        for _ in range(_ULP_STEPS):
-            nxt = _neighbours(bound, outward)
-            with np.errstate(all="ignore"):
-                ok = side_score(nxt, lo_r, hi_r, s_r) <= threshold
-            n_ok = np.count_nonzero(ok)
-            if n_ok < ok.shape[0]:  # those that stop here: write them out
-                stop_here = ~ok
-                flat_out[2 * position[stop_here] + side] = bound[stop_here]
-                if not n_ok:
-                    break
-                position, bound, nxt, threshold = position[ok], bound[ok], nxt[ok], threshold[ok]
-                lo_r, hi_r = lo_r[ok], hi_r[ok]
-                s_r = s_r[ok] if s_r.shape[0] > 1 else s_r
-            bound = nxt
-        else:  # still moving: a long run of floats with one score
-            s_r = s_r if s_r.shape[0] > 1 else np.broadcast_to(s_r, bound.shape)
-            long_runs.append((position, np.stack([bound, threshold, lo_r, hi_r, s_r])))
-    if long_runs:  # closed form first, doubling and bisection where it does not hold
-        position = np.concatenate([p for p, _ in long_runs])
-        bound, threshold, lo_r, hi_r, s_r = np.concatenate([v for _, v in long_runs], axis=1)
-        end, ok = _jump(bound, threshold, side_score, lo_r, hi_r, s_r, outward)
-        if not ok.all():
-            miss = ~ok
-            end[miss] = _outermost(
-                bound[miss], threshold[miss], side_score, lo_r[miss], hi_r[miss], s_r[miss], outward
-            )
-        flat_out[2 * position + side] = end
-
-
-def _interval(
-    lo: Floats,
-    hi: Floats,
-    q_lo: Floats,
-    q_hi: Floats,
-    lower_score: SideScore,
-    upper_score: SideScore,
-    scale: Floats | None = None,
-) -> Floats:
-    """``[lo - q_lo * scale, hi + q_hi * scale]`` as ``(n, L, 2)``, rounded outward.
-
-    The one interval-writing path of every score: the kernel writes the bounds in one pass, then
-    each side is rounded outward against its own score and threshold (see the module).
-    """
-    lo = np.ascontiguousarray(lo, dtype=np.float64)
-    hi = np.ascontiguousarray(hi, dtype=np.float64)
-    q_lo = np.ascontiguousarray(q_lo, dtype=np.float64)
-    q_hi = np.ascontiguousarray(q_hi, dtype=np.float64)
-    s = _UNIT_SCALE if scale is None else np.ascontiguousarray(scale, dtype=np.float64)
-    out = np.empty((lo.shape[0], q_lo.shape[-1], 2), dtype=np.float64)
-    fill_intervals(lo, hi, q_lo, q_hi, s, out)
-    _round_side_outward(out, 0, q_lo, lower_score, lo, hi, s)
-    _round_side_outward(out, 1, q_hi, upper_score, lo, hi, s)
-    return out
-
-
-# The forward scores of a candidate bound y, written exactly as the classes' ``score`` computes
-# them (tests check that they agree bit for bit). lo / hi are the centres (the same array for a
-# point prediction), s the scale (1 when unused).
-
-
-def _absolute(y: Floats, lo: Floats, hi: Floats, s: Floats) -> Floats:
-    return np.abs(y - lo)
-
-
-def _scaled_absolute(y: Floats, lo: Floats, hi: Floats, s: Floats) -> Floats:
-    return np.abs(y - lo) / s
-
-
-def _below(y: Floats, lo: Floats, hi: Floats, s: Floats) -> Floats:
-    return lo - y
-
-
-def _above(y: Floats, lo: Floats, hi: Floats, s: Floats) -> Floats:
-    return y - hi
-
-
-def _outside_band(y: Floats, lo: Floats, hi: Floats, s: Floats) -> Floats:
-    return np.maximum(lo - y, y - hi)
 
 
 class RegressionScore:
@@ -367,10 +106,11 @@ class RegressionScore:
 
         Guarantee (rounded outward): every float64 ``y`` whose score, computed by
         :meth:`score` in float64 with the same prediction and scale, is at most the threshold
-        (of its side, for an asymmetric score) lies in ``[lower, upper]``. A bound whose
-        arithmetic is exact is returned bit for bit as ``f - q * s`` / ``f + q * s`` computes
-        it; a bound that rounding put inside is moved out by the few ulps needed (see the
-        module). Infinite thresholds give infinite bounds.
+        (of its side, for an asymmetric score) lies in ``[lower, upper]``. A bound that is
+        already the outermost such float is returned bit for bit as ``f - q * s`` /
+        ``f + q * s`` computes it; a bound that rounding put inside is moved out to the last
+        float whose score is at most the threshold, by rounding error only (see the module).
+        Infinite thresholds give infinite bounds.
         """
         raise NotImplementedError  # pragma: no cover - every concrete score overrides it
 

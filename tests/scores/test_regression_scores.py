@@ -1,7 +1,7 @@
 """Regression scores: intervals rounded outward (issue 9, item 1), the residual API and the names
 (issue 8, item 6).
 
-The guarantee under test (``conformal.scores._regression``): every float64 ``y`` whose score,
+The guarantee under test (``conformal._outward``, used by every regression score): every float64 ``y`` whose score,
 computed by the score's own ``score`` in float64, is at most the threshold lies in the interval;
 a bound is moved only when the float just outside it is inside, and then to the last such float,
 so a bound that is already the outermost one is returned bit for bit as ``f - q * s`` computes it.
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sklearn.dummy import DummyRegressor
 from sklearn.frozen import FrozenEstimator
 
-from conformal import SplitConformalRegressor, conformal_quantile
+from conformal import SplitConformalRegressor, _outward, conformal_quantile
 from conformal.scores import (
     AbsoluteScore,
     CQRAsymmetricScore,
@@ -202,15 +202,17 @@ def test_shared_thresholds_and_several_levels_are_outermost(score):
 
 
 def test_a_bound_that_is_already_outermost_is_bit_for_bit_the_naive_one():
-    """Where the float just outside the naive bound scores above the threshold (every exact
-    case, e.g. dyadic predictions and thresholds), the output is the naive bound itself; only
-    the others move, outward."""
-    f = np.arange(100.0, 200.0, 0.25)  # exact subtraction: f - q and f + q are exact
-    exact = AbsoluteScore().inverse(f, [0.5, 1.0, 10.25])
-    naive = np.stack(np.broadcast_arrays(f[:, None] - [0.5, 1.0, 10.25], f[:, None] + 10.25), -1)
-    naive[..., 1] = f[:, None] + [0.5, 1.0, 10.25]
-    np.testing.assert_array_equal(exact, naive)
+    """Where the float just outside the naive bound scores above the threshold, the output is
+    the naive bound itself, bit for bit; only the others move, outward. With the absolute score
+    and f/2 <= f -+ q <= 2 f (here f in [100, 200), q <= 10.25) every bound is such a case."""
+    f, q = np.arange(100.0, 200.0, 0.25), np.array([0.5, 1.0, 10.25])
+    naive = np.stack([f[:, None] - q, f[:, None] + q], axis=-1)
+    np.testing.assert_array_equal(AbsoluteScore().inverse(f, q), naive)
     rng = np.random.default_rng(0)
+    f = rng.uniform(100.0, 200.0, size=5000)  # inexact, but f/2 <= f -+ q <= 2 f
+    np.testing.assert_array_equal(
+        AbsoluteScore().inverse(f, q), np.stack([f[:, None] - q, f[:, None] + q], axis=-1)
+    )
     for score in SCORES:
         y, pred, s = _data(score, rng, 5000, 1.0, False)
         q = score.score(y, pred, scale=s)
@@ -223,8 +225,27 @@ def test_a_bound_that_is_already_outermost_is_bit_for_bit_the_naive_one():
         assert lo_out.mean() > 0.5 and hi_out.mean() > 0.5
         np.testing.assert_array_equal(got[lo_out, 0], naive_lo[lo_out])
         np.testing.assert_array_equal(got[hi_out, 1], naive_hi[hi_out])
-        assert (got[~lo_out, 0] < naive_lo[~lo_out]).all()
+        assert (got[~lo_out, 0] < naive_lo[~lo_out]).all()  # the others moved, outward
         assert (got[~hi_out, 1] > naive_hi[~hi_out]).all()
+
+
+@pytest.mark.parametrize("score", SCORES, ids=repr)
+@pytest.mark.parametrize("path", ["closed form for every move", "search instead of closed form"])
+def test_the_three_ways_of_moving_a_bound_agree(score, path, monkeypatch):
+    """Single ulp steps, the closed form for long runs and the doubling-and-bisection search
+    find the same outermost float: forcing every moved bound through the closed form (no ulp
+    steps), or through the search (closed form disabled), changes nothing."""
+    rng = np.random.default_rng(7)
+    y, f, s = _data(score, rng, 3000, 1.0, False)  # bounds near 0: many long runs
+    q = score.score(y, f, scale=s)
+    default = score.inverse(f, _thresholds(score, q), scale=s)
+    if path == "closed form for every move":
+        monkeypatch.setattr(_outward, "_ULP_STEPS", 0)
+    else:
+        monkeypatch.setattr(
+            _outward, "_jump", lambda bound, *args: (bound.copy(), np.zeros(bound.shape, bool))
+        )
+    np.testing.assert_array_equal(score.inverse(f, _thresholds(score, q), scale=s), default)
 
 
 def test_infinite_thresholds_and_bounds_are_never_moved():
