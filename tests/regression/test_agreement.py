@@ -63,6 +63,7 @@ from conformal import (
 )
 from conformal.datasets import load_dataset
 from conformal.scores import NormalizedScore, RegressionScore
+from tests._outward import assert_outward_equal
 
 mapie_regression = pytest.importorskip("mapie.regression")
 mapie_scores = pytest.importorskip("mapie.conformity_scores")
@@ -211,7 +212,7 @@ def test_split_absolute_matches_mapie(concrete, n):
     X_cal, y_cal = concrete.calibration(n)
     ours = _ours(concrete.model, X_cal, y_cal, concrete.X_test, LEVELS)
     peer = _mapie(concrete.model, X_cal, y_cal, concrete.X_test, LEVELS)
-    np.testing.assert_array_equal(ours, peer)
+    assert_outward_equal(ours, peer)
 
 
 @pytest.mark.parametrize("n", [3999, 4567])
@@ -219,7 +220,7 @@ def test_split_absolute_matches_mapie_on_power_plant(power_plant, n):
     """Same on a larger set: n = 3999 is a rank boundary at every level, 4567 is generic."""
     model, X_pool, y_pool, X_test = power_plant
     ours = _ours(model, X_pool[:n], y_pool[:n], X_test, LEVELS)
-    np.testing.assert_array_equal(ours, _mapie(model, X_pool[:n], y_pool[:n], X_test, LEVELS))
+    assert_outward_equal(ours, _mapie(model, X_pool[:n], y_pool[:n], X_test, LEVELS))
 
 
 @pytest.mark.parametrize(("n", "levels"), [(19, [0.8, 0.9, 0.95]), (9, [0.8, 0.9])])
@@ -234,7 +235,7 @@ def test_mapie_refuses_n_below_one_over_alpha_where_our_rank_is_finite(concrete,
     ours = _ours(concrete.model, X_cal, y_cal, concrete.X_test, levels)
     assert np.isfinite(ours).all()
     peer = _mapie(concrete.model, X_cal, y_cal, concrete.X_test, levels, allow_infinite_bounds=True)
-    np.testing.assert_array_equal(ours, peer)
+    assert_outward_equal(ours, peer)
 
 
 def test_rank_sweep_matches_mapie_for_every_n():
@@ -307,7 +308,7 @@ def test_split_signed_matches_mapie_asymmetric_absolute(concrete, n):
         LEVELS,
         mapie_scores.AbsoluteConformityScore(sym=False),
     )
-    np.testing.assert_array_equal(ours, peer)
+    assert_outward_equal(ours, peer)
 
 
 @pytest.mark.parametrize("relative", [False, True], ids=["signed", "signed_relative"])
@@ -385,7 +386,7 @@ def test_split_absolute_matches_crepes(concrete, n):
         concrete.model.predict(concrete.X_test),
     )
     for j, level in enumerate(LEVELS):
-        np.testing.assert_array_equal(ours[:, j], _crepes(residuals, y_hat, level))
+        assert_outward_equal(ours[:, j], _crepes(residuals, y_hat, level))
 
 
 def test_split_absolute_matches_crepes_on_power_plant(power_plant):
@@ -393,7 +394,7 @@ def test_split_absolute_matches_crepes_on_power_plant(power_plant):
     ours = _ours(model, X_pool, y_pool, X_test, LEVELS)
     residuals, y_hat = y_pool - model.predict(X_pool), model.predict(X_test)
     for j, level in enumerate(LEVELS):
-        np.testing.assert_array_equal(ours[:, j], _crepes(residuals, y_hat, level))
+        assert_outward_equal(ours[:, j], _crepes(residuals, y_hat, level))
 
 
 @pytest.mark.parametrize("n", [99, 330])

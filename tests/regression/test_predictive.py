@@ -37,6 +37,7 @@ from conformal.regression._predictive import (
 )
 from conformal.scores import AbsoluteScore, CQRScore, NormalizedScore
 from tests import _validity as v
+from tests._outward import assert_outward_equal
 
 # ---------------------------------------------------------------- naive references
 
@@ -318,8 +319,8 @@ def test_central_quantiles_are_the_signed_split_interval(calibration_size, level
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConformalWarning)
         interval = signed.predict_interval(x_test, level)
-        np.testing.assert_array_equal(signed.predict_quantiles(x_test, levels), interval)
-        np.testing.assert_array_equal(absolute.predict_quantiles(x_test, levels), interval)
+        assert_outward_equal(interval, signed.predict_quantiles(x_test, levels))
+        assert_outward_equal(interval, absolute.predict_quantiles(x_test, levels))
 
 
 def test_two_sided_pvalue_inverts_to_the_signed_interval():
@@ -558,7 +559,7 @@ def test_fit_keeps_its_intervals_and_pickles(fitted):
     residuals = model.signed_residuals_
     assert model.conformity_scores_ == pytest.approx(np.abs(residuals))
     threshold = np.sort(np.abs(residuals))[conformal_rank(len(residuals), 0.9) - 1]
-    np.testing.assert_array_equal(
+    assert_outward_equal(
         model.predict_interval(x[:4]),
         model.predict(x[:4])[:, None] + np.array([-1.0, 1.0]) * threshold,
     )

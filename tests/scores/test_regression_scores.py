@@ -1,8 +1,9 @@
 """Regression scores: intervals rounded outward (issue 9, item 1), the residual API and the names
 (issue 8, item 6).
 
-The guarantee under test (``conformal._outward``, used by every regression score): every float64 ``y`` whose score,
-computed by the score's own ``score`` in float64, is at most the threshold lies in the interval;
+The guarantee under test (``conformal._outward``, used by every regression score): every float64
+``y`` whose score, computed by the score's own ``score`` in float64, is at most the threshold lies
+in the interval;
 a bound is moved only when the float just outside it is inside, and then to the last such float,
 so a bound that is already the outermost one is returned bit for bit as ``f - q * s`` computes it.
 """
