@@ -11,7 +11,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
-from sklearn.model_selection import cross_val_predict
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
@@ -29,6 +28,7 @@ from ..calibration._cells import check_labels
 from ..scores import RegressionScore, get_regression_score
 from ..weights import WeightScheme, resolve_weights
 from ._base import BaseConformalRegressor
+from ._difficulty import fit_difficulty, predict_scale
 from ._predictive import (
     Block,
     ConformalPredictiveDistribution,
@@ -94,7 +94,14 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
     estimator_ : regressor
         The fitted point model.
     score_ : RegressionScore
-        The score object (fitted difficulty model for ``"normalized"``).
+        The score object (a copy of ``conformity_score``; it never holds a fitted model).
+    difficulty_estimator_ : regressor or None
+        The fitted difficulty model ``sigma(x)`` of the normalized score (fitted on out-of-fold
+        absolute residuals of the training part; a ``FrozenEstimator`` as given); ``None`` for
+        the other scores.
+    scale_floor_ : float or None
+        The floor of ``sigma(x)``: ``min_scale`` times the mean absolute training residual (for
+        a frozen difficulty model, its mean prediction on the calibration data).
     conformity_scores_ : ndarray of shape (n_calibration,) or (n_calibration, 2)
         Calibration scores.
     signed_residuals_ : ndarray of shape (n_calibration,) or None
@@ -221,6 +228,8 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
                 "ConformalizedQuantileRegressor for CQR scores."
             )
         scheme, fixed = self._weight_inputs(calibration_weights, n)
+        self.difficulty_estimator_: Any = None
+        self.scale_floor_: float | None = None
         self._mondrian = self._resolve_mondrian()
         estimator = self._resolve_estimator()
         if is_frozen(estimator):
@@ -232,7 +241,9 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
             calibration = np.arange(n)
             self.estimator_ = estimator
             if score.needs_scale:
-                score = self._fit_scale_frozen(score, X)
+                self.difficulty_estimator_, self.scale_floor_ = fit_difficulty(
+                    score, estimator, estimator, X, None
+                )
         else:
             check_sample_count(n, type(self).__name__)
             train, calibration = split_indices(n, self.calibration_size, self.random_state)
@@ -244,7 +255,9 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
                 None if sample_weight is None else sample_weight[train],
             )
             if score.needs_scale:
-                score = self._fit_scale(score, estimator, X_train, y_train)
+                self.difficulty_estimator_, self.scale_floor_ = fit_difficulty(
+                    score, estimator, self.estimator_, X_train, y_train
+                )
         X_cal = take(X, calibration)
         self.score_ = score
         y_cal, f_cal = target[calibration], self._point_predictions(X_cal)
@@ -342,34 +355,14 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         f = np.asarray(self._point_predictions(X), dtype=np.float64).ravel()
         yield slice(0, f.shape[0]), f, residual_scale(self.score_, f, self._scale(X))
 
-    def _fit_scale(
-        self, score: Any, estimator: Any, X_train: Any, y_train: NDArray
-    ) -> RegressionScore:
-        """Fit the difficulty model on (out-of-fold) absolute residuals of the training part."""
-        if score.cv is None or len(y_train) < 2 * score.cv:
-            residual = y_train - self.estimator_.predict(X_train)
-        else:
-            oof = cross_val_predict(clone(estimator), X_train, y_train, cv=score.cv)
-            residual = y_train - oof
-        fitted: RegressionScore = score.fit_scale(X_train, np.abs(residual))
-        return fitted
-
-    def _fit_scale_frozen(self, score: Any, X_cal: Any) -> RegressionScore:
-        if not is_frozen(score.difficulty_estimator):
-            raise ValueError(
-                "conformity_score='normalized' with a frozen (prefit) estimator needs a prefit "
-                "difficulty model too: pass "
-                "conformity_score=NormalizedScore(FrozenEstimator(difficulty_model)), since "
-                "all of the data given to fit is calibration data."
-            )
-        fitted: RegressionScore = score.fit_scale(X_cal)
-        return fitted
-
     def _point_predictions(self, X: Any) -> Any:
         return self.estimator_.predict(X)
 
     def _scale(self, X: Any) -> NDArray[np.float64] | None:
-        return self.score_.predict_scale(X) if self.score_.needs_scale else None  # type: ignore[attr-defined]
+        """``sigma(x)`` of the normalized score (``None`` for the others)."""
+        if self.difficulty_estimator_ is None:
+            return None
+        return predict_scale(self.difficulty_estimator_, self.scale_floor_, X)
 
     def predict_interval(
         self, X: ArrayLike, confidence_level: float | list[float] | None = None

@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import clone
 
 from .._outward import (
     _above,
@@ -307,10 +306,12 @@ _DEFAULT_MIN_SCALE = 0.01
 class NormalizedScore(RegressionScore):
     """``|y - f(x)| / sigma(x)``; interval ``f(x) -+ q sigma(x)``.
 
-    ``sigma`` is a difficulty estimate: a regressor of absolute residuals. Estimators of this
-    package fit it on the training split, on out-of-fold residuals of the point model (``cv``
-    folds) so that it sees residuals as large as the calibration set will; a fitted model passed
-    as ``sklearn.frozen.FrozenEstimator`` is used as it is.
+    ``sigma`` is a difficulty estimate: a regressor of absolute residuals. The score never fits
+    it: its parameters say how the ESTIMATOR builds it (``SplitConformalRegressor`` fits it on
+    the training split, on out-of-fold residuals of the point model (``cv`` folds) so that it
+    sees residuals as large as the calibration set will, and keeps it as
+    ``difficulty_estimator_``; a fitted model passed as ``sklearn.frozen.FrozenEstimator`` is
+    used as it is). The score itself only divides by the ``scale`` it is given.
 
     Parameters
     ----------
@@ -365,8 +366,6 @@ class NormalizedScore(RegressionScore):
         self.difficulty_estimator = difficulty_estimator
         self.cv = cv
         self.min_scale = min_scale
-        self.estimator_: Any
-        self.floor_: float
 
     @property
     def beta(self) -> float:
@@ -378,40 +377,6 @@ class NormalizedScore(RegressionScore):
             stacklevel=2,
         )
         return self.min_scale
-
-    def fit_scale(self, X: Any, abs_residuals: ArrayLike | None = None) -> NormalizedScore:
-        """Fit the difficulty model on ``|y - f(x)|``; returns a fitted copy, ``self`` untouched.
-
-        A ``FrozenEstimator`` difficulty model is used as it is; then ``abs_residuals`` may be
-        ``None`` and the floor is ``min_scale`` times the mean of its predictions on ``X`` (a
-        scale in the units of ``y`` either way, so rescaling ``y`` rescales the intervals).
-        """
-        from sklearn.ensemble import HistGradientBoostingRegressor
-        from sklearn.frozen import FrozenEstimator
-
-        fitted = copy.copy(self)
-        model = self.difficulty_estimator
-        if model is None:
-            model = HistGradientBoostingRegressor(max_iter=100, min_samples_leaf=20)
-        if isinstance(model, FrozenEstimator) and abs_residuals is None:
-            reference = np.maximum(np.asarray(model.predict(X), dtype=np.float64), 0.0)
-        else:
-            if abs_residuals is None:
-                raise ValueError("fit_scale needs abs_residuals unless the model is frozen.")
-            reference = np.abs(np.asarray(abs_residuals, dtype=np.float64))
-            if not isinstance(model, FrozenEstimator):
-                model = clone(model).fit(X, reference)
-        fitted.estimator_ = model
-        mean = float(reference.mean()) if reference.size else 0.0
-        fitted.floor_ = self.min_scale * mean if mean > 0 else np.finfo(np.float64).tiny
-        return fitted
-
-    def predict_scale(self, X: Any) -> NDArray[np.float64]:
-        """``sigma(x)``, floored at ``floor_`` (``min_scale`` times the reference scale)."""
-        if not hasattr(self, "estimator_"):
-            raise ValueError("NormalizedScore.predict_scale called before fit_scale.")
-        sigma = np.asarray(self.estimator_.predict(X), dtype=np.float64).ravel()
-        return np.maximum(sigma, self.floor_)
 
     def _scale(self, scale: ArrayLike | None, n: int) -> NDArray[np.float64]:
         if scale is None:

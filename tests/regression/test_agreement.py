@@ -412,10 +412,10 @@ def test_split_normalized_matches_crepes_and_mapie(concrete, n):
     ).fit(X_cal, y_cal)
     ours = reg.predict_interval(concrete.X_test)
     floor = 0.01 * concrete.difficulty.predict(X_cal).mean()
-    assert reg.score_.floor_ == pytest.approx(floor)
+    assert reg.scale_floor_ == pytest.approx(floor)
     sigma_cal, sigma_test = (
-        reg.score_.predict_scale(X_cal),
-        reg.score_.predict_scale(concrete.X_test),
+        reg._scale(X_cal),
+        reg._scale(concrete.X_test),
     )
     assert sigma_cal.min() > floor and sigma_test.min() > floor
     np.testing.assert_array_equal(sigma_test, concrete.difficulty.predict(concrete.X_test))

@@ -375,5 +375,9 @@ def test_normalized_min_scale_and_the_deprecated_beta():
     with pytest.raises(ValueError, match=r"both min_scale=0\.2 and its deprecated spelling"):
         NormalizedScore(min_scale=0.2, beta=0.05)
     difficulty = _const(2.0)
-    fitted = NormalizedScore(difficulty, min_scale=0.25).fit_scale(np.zeros((4, 1)))
-    assert fitted.floor_ == 0.5  # min_scale times the mean prediction of the frozen model
+    model = SplitConformalRegressor(
+        _const(0.0), conformity_score=NormalizedScore(difficulty, min_scale=0.25)
+    ).fit(np.zeros((4, 1)), np.arange(4.0))
+    assert model.scale_floor_ == 0.5  # min_scale times the mean prediction of the frozen model
+    assert model.difficulty_estimator_.predict(np.zeros((2, 1))).tolist() == [2.0, 2.0]
+    assert not hasattr(model.score_, "estimator_")  # the score holds no model
