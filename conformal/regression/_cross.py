@@ -34,7 +34,7 @@ _SHIFT_SCORES: dict[str, type[RegressionScore]] = {
 def check_shift_score(conformity_score: Any, owner: str) -> RegressionScore:
     """A copy of the score if its intervals are shifts of a centre, else a ValueError."""
     score = get_regression_score(conformity_score, param="conformity_score")
-    if type(score) not in _SHIFT_SCORES.values():
+    if not score.is_shift:
         raise ValueError(
             f"conformity_score={conformity_score!r} is not supported by {owner}: its plus "
             "intervals need a score whose interval is the prediction shifted by a threshold. "

@@ -24,11 +24,10 @@ from ..calibration._distribution import (
     Alternative,
     ConformalPredictiveDistribution,
     QuantileSide,
-    as_scale,
     check_alternative,
     quantile_ranks,
 )
-from ..scores import AbsoluteScore, GammaScore, NormalizedScore, RegressionScore, SignedScore
+from ..scores import RegressionScore
 
 __all__ = [
     "ConformalPredictiveDistribution",
@@ -45,17 +44,15 @@ _RESIDUAL_SCORES = ("absolute", "signed", "normalized", "gamma")
 
 
 def residual_scale(score: RegressionScore, y_pred: ArrayLike, scale: ArrayLike | None) -> Any:
-    """The divisor ``s(x)`` of the signed residual ``(y - f(x)) / s(x)`` of a residual score.
-
-    ``None`` for ``"absolute"`` and ``"signed"`` (plain residuals), the difficulty estimate
-    ``sigma(x)`` for ``"normalized"`` and ``|f(x)|`` for ``"gamma"``. Only these exact score
-    classes are residual scores: a subclass may redefine the score, so it is refused.
+    """The divisor ``s(x)`` of the signed residual ``(y - f(x)) / s(x)`` of a residual score
+    (:meth:`~conformal.scores.RegressionScore.residual_divisor`: ``None`` for ``"absolute"``
+    and ``"signed"``, ``sigma(x)`` for ``"normalized"``, ``|f(x)|`` for ``"gamma"``).
 
     Raises
     ------
     ValueError
         For CQR scores (they compare ``y`` with two quantile models, not with one prediction)
-        and for any other score class.
+        and for any score that is not a residual of one prediction.
     """
     if score.needs_quantiles:
         raise ValueError(
@@ -63,23 +60,25 @@ def residual_scale(score: RegressionScore, y_pred: ArrayLike, scale: ArrayLike |
             "predictive distributions need signed residuals y - f(x). Use one of "
             f"{list(_RESIDUAL_SCORES)}."
         )
-    kind = type(score)
-    if kind in (AbsoluteScore, SignedScore):
-        return None
-    f = np.asarray(y_pred, dtype=np.float64).ravel()
-    if kind is NormalizedScore:
-        return as_scale(scale, f.shape[0])
-    if kind is GammaScore:
-        if (f == 0).any():
-            raise ValueError(
-                "GammaScore divides by |f(x)| and got a prediction of exactly 0; use "
-                "conformity_score='absolute' or a model whose predictions are non-zero."
-            )
-        return np.abs(f)
-    raise ValueError(
-        f"conformal predictive distributions need a residual score; {score!r} is not one. "
-        f"Supported: {list(_RESIDUAL_SCORES)} (the classes themselves, not subclasses)."
-    )
+    if not _says_its_residual(score):
+        raise ValueError(
+            f"conformal predictive distributions need a residual score; {score!r} is not one "
+            f"that says so: it redefines the score (or its name) without redefining "
+            f"residual_divisor and signed_residual. Supported: {list(_RESIDUAL_SCORES)}, or a "
+            "subclass that defines those two methods for its own score."
+        )
+    return score.residual_divisor(y_pred, scale)
+
+
+def _says_its_residual(score: RegressionScore) -> bool:
+    """Whether the class that defines the score (and its name) also defines its residual: a
+    subclass that changes what the score is must say what its residual is."""
+
+    def definer(attribute: str) -> type:
+        return next(k for k in type(score).__mro__ if attribute in vars(k))
+
+    own = definer("residual_divisor")
+    return definer("score") is own and definer("name") is own
 
 
 def signed_residuals(
@@ -96,10 +95,8 @@ def signed_residuals(
     >>> signed_residuals(GammaScore(), [11.0, 18.0], [10.0, 20.0])
     array([ 0.1, -0.1])
     """
-    f = np.asarray(y_pred, dtype=np.float64).ravel()
-    residual = np.asarray(y, dtype=np.float64).ravel() - f
-    divisor = residual_scale(score, f, scale)
-    return residual if divisor is None else residual / divisor
+    residual_scale(score, y_pred, scale)  # the CQR message, before the score's own
+    return score.signed_residual(y, y_pred, scale)
 
 
 def _numeric(values: ArrayLike, name: str, *, ravel: bool = True) -> Floats:

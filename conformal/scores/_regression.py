@@ -127,12 +127,40 @@ class RegressionScore:
         ValueError
             For scores that are not residuals of one prediction (CQR and any other score).
         """
+        raise self._not_a_residual()
+
+    def residual_divisor(
+        self, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64] | None:
+        """The divisor ``s(x)`` of :meth:`signed_residual` at predictions ``y_pred``.
+
+        Parameters
+        ----------
+        y_pred : array-like of shape (n,)
+            Point predictions ``f(x)``.
+        scale : array-like of shape (n,), default=None
+            ``sigma(x)`` for the normalized score.
+
+        Returns
+        -------
+        ndarray of shape (n,) or None
+            ``None`` for plain residuals (absolute, signed), ``sigma(x)`` (normalized),
+            ``|f(x)|`` (gamma).
+
+        Raises
+        ------
+        ValueError
+            For scores that are not residuals of one prediction.
+        """
+        raise self._not_a_residual()
+
+    def _not_a_residual(self) -> ValueError:
         kind = (
             "a CQR score (it compares y with two quantile models)"
             if self.needs_quantiles
-            else ("not a residual of one prediction")
+            else "not a residual of one prediction"
         )
-        raise ValueError(
+        return ValueError(
             f"{type(self).__name__} (conformity_score={self.name!r}) is {kind}: it has no signed "
             f"residual (y - f(x)) / s(x). Residual scores: {_RESIDUAL_NAMES}."
         )
@@ -199,6 +227,11 @@ class AbsoluteScore(RegressionScore):
         f = self._point(y_pred)
         return _check_y(y, f.shape[0]) - f
 
+    def residual_divisor(
+        self, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64] | None:
+        return None
+
     def inverse(
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
@@ -239,6 +272,11 @@ class SignedScore(RegressionScore):
     ) -> NDArray[np.float64]:
         f = self._point(y_pred)
         return _check_y(y, f.shape[0]) - f
+
+    def residual_divisor(
+        self, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64] | None:
+        return None
 
     def inverse(
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
@@ -287,6 +325,11 @@ class GammaScore(RegressionScore):
     ) -> NDArray[np.float64]:
         f = _nonzero_predictions(self._point(y_pred))
         return (_check_y(y, f.shape[0]) - f) / np.abs(f)
+
+    def residual_divisor(
+        self, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64] | None:
+        return np.abs(_nonzero_predictions(self._point(y_pred)))
 
     def inverse(
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
@@ -399,6 +442,11 @@ class NormalizedScore(RegressionScore):
     ) -> NDArray[np.float64]:
         f = self._point(y_pred)
         return (_check_y(y, f.shape[0]) - f) / self._scale(scale, f.shape[0])
+
+    def residual_divisor(
+        self, y_pred: ArrayLike, scale: ArrayLike | None = None
+    ) -> NDArray[np.float64] | None:
+        return self._scale(scale, self._point(y_pred).shape[0])
 
     def inverse(
         self, y_pred: ArrayLike, threshold: ArrayLike, scale: ArrayLike | None = None
