@@ -169,10 +169,23 @@ class ClassificationScore:
 
     @property
     def needs_tuning(self) -> bool:
+        """Whether the score has parameters to tune on calibration data before use."""
         return False
 
     def score_all(self, proba: ArrayLike, u: ArrayLike | None = None) -> Floats:
-        """Scores of every class, shape ``(n, n_classes)`` (larger = less conforming)."""
+        """Scores of every class (larger = less conforming).
+
+        Parameters
+        ----------
+        proba : array-like of shape (n, n_classes)
+            Predicted class probabilities.
+        u : array-like of shape (n,), default=None
+            The tie-breaking uniforms of randomized scores, one per row.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes)
+        """
         raise NotImplementedError  # pragma: no cover - every concrete score overrides it
 
     def max_score(self, n_classes: int) -> float:
@@ -266,7 +279,18 @@ class LACScore(ClassificationScore):
         return 1.0 - check_proba(proba)
 
     def max_score(self, n_classes: int) -> float:
-        """1, the score of a class of probability 0."""
+        """1, the score of a class of probability 0.
+
+        Parameters
+        ----------
+        n_classes : int
+            Number of classes.
+
+        Returns
+        -------
+        float
+            The supremum of the score.
+        """
         return 1.0
 
 
@@ -299,7 +323,18 @@ class TopKScore(ClassificationScore):
         return out
 
     def max_score(self, n_classes: int) -> float:
-        """``n_classes``, the rank of the last class."""
+        """``n_classes``, the rank of the last class.
+
+        Parameters
+        ----------
+        n_classes : int
+            Number of classes.
+
+        Returns
+        -------
+        float
+            The supremum of the score.
+        """
         return float(n_classes)
 
 
@@ -377,7 +412,18 @@ class APSScore(ClassificationScore):
 
     def max_score(self, n_classes: int) -> float:
         """The score of the last class of a one-hot row: a class of probability 0 ranked last
-        (just above 1 for APS; RAPS adds its largest penalty), computed by :meth:`score_all`."""
+        (just above 1 for APS; RAPS adds its largest penalty), computed by :meth:`score_all`.
+
+        Parameters
+        ----------
+        n_classes : int
+            Number of classes.
+
+        Returns
+        -------
+        float
+            The supremum of the score.
+        """
         if n_classes < 1:
             raise ValueError(f"n_classes must be at least 1. Got {n_classes!r}.")
         one_hot = np.zeros((1, n_classes))
@@ -467,6 +513,7 @@ class RAPSScore(APSScore):
 
     @property
     def needs_tuning(self) -> bool:
+        """Whether ``k_reg`` and ``lam`` still have to be tuned (see :meth:`tune`)."""
         return not (hasattr(self, "k_reg_") and hasattr(self, "lam_"))
 
     def _penalty(self, n_classes: int) -> Floats:
@@ -549,6 +596,23 @@ def get_classification_score(
     """A fresh score object from a name, or a copy of the given object (never the user's).
 
     Names: ``"lac"``, ``"aps"`` (randomized), ``"raps"`` (randomized, tuned), ``"top_k"``.
+
+    Parameters
+    ----------
+    score : {"lac", "aps", "raps", "top_k"} or ClassificationScore
+        A name or a score object.
+    param : str, default="score"
+        The parameter the score came from, for the error message.
+
+    Returns
+    -------
+    ClassificationScore
+        A new object (a deep copy of a given one).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the valid ones.
     """
     if isinstance(score, ClassificationScore):
         return copy.deepcopy(score)

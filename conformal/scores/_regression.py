@@ -95,7 +95,22 @@ class RegressionScore:
     def score(
         self, y: ArrayLike, y_pred: ArrayLike, scale: ArrayLike | None = None
     ) -> NDArray[np.float64]:
-        """Conformity scores of observations ``y`` given predictions (larger = worse)."""
+        """Conformity scores of observations ``y`` given predictions (larger = worse).
+
+        Parameters
+        ----------
+        y : array-like of shape (n,)
+            Observed targets.
+        y_pred : array-like of shape (n,) or (n, 2)
+            Point predictions ``f(x)``, or ``[lower, upper]`` quantile predictions for CQR.
+        scale : array-like of shape (n,), default=None
+            ``sigma(x)`` for the normalized score; unused by the others.
+
+        Returns
+        -------
+        ndarray of shape (n,) or (n, 2)
+            One score per point; two (lower side, upper side) for an asymmetric score.
+        """
         raise NotImplementedError  # pragma: no cover - every concrete score overrides it
 
     def inverse(
@@ -110,6 +125,21 @@ class RegressionScore:
         ``f + q * s`` computes it; a bound that rounding put inside is moved out to the last
         float whose score is at most the threshold, by rounding error only (see the module).
         Infinite thresholds give infinite bounds.
+
+        Parameters
+        ----------
+        y_pred : array-like of shape (n,) or (n, 2)
+            Point predictions ``f(x)``, or ``[lower, upper]`` quantile predictions for CQR.
+        threshold : array-like of shape (L,) or (n, L)
+            Thresholds per level (and per test point); asymmetric scores add a last axis
+            ``[lower side, upper side]``.
+        scale : array-like of shape (n,), default=None
+            ``sigma(x)`` for the normalized score; unused by the others.
+
+        Returns
+        -------
+        ndarray of shape (n, L, 2)
+            ``[lower, upper]`` per point and level.
         """
         raise NotImplementedError  # pragma: no cover - every concrete score overrides it
 
@@ -121,6 +151,19 @@ class RegressionScore:
         ``s`` is 1 for ``"absolute"`` and ``"signed"``, the difficulty estimate ``sigma(x)``
         (``scale``) for ``"normalized"`` and ``|f(x)|`` for ``"gamma"``. They are what
         conformal predictive distributions are built from.
+
+        Parameters
+        ----------
+        y : array-like of shape (n,)
+            Observed targets.
+        y_pred : array-like of shape (n,) or (n, 2)
+            Point predictions ``f(x)``, or ``[lower, upper]`` quantile predictions for CQR.
+        scale : array-like of shape (n,), default=None
+            ``sigma(x)`` for the normalized score; unused by the others.
+
+        Returns
+        -------
+        ndarray of shape (n,)
 
         Raises
         ------
@@ -534,7 +577,26 @@ _REGRESSION_SCORES: dict[str, type[RegressionScore]] = {
 
 
 def get_regression_score(score: str | RegressionScore, *, param: str = "score") -> RegressionScore:
-    """A fresh score object from a name, or a copy of the given object (never the user's)."""
+    """A fresh score object from a name, or a copy of the given object (never the user's).
+
+    Parameters
+    ----------
+    score : {"absolute", "signed", "normalized", "gamma", "cqr", "cqr_asymmetric"} or \
+            RegressionScore
+        A name or a score object.
+    param : str, default="score"
+        The parameter the score came from, for the error message.
+
+    Returns
+    -------
+    RegressionScore
+        A new object (a deep copy of a given one).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the valid ones.
+    """
     if isinstance(score, RegressionScore):
         return copy.deepcopy(score)
     if isinstance(score, str) and score in _REGRESSION_SCORES:
