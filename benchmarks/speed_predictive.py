@@ -5,7 +5,7 @@ against crepes 0.9's ``ConformalPredictiveSystem().fit(residuals)``, on ``--n-ca
 residuals and ``--n-test`` test points:
 
 - CDF at the true target (unsmoothed, ``Q(y, 1)``): ours ``pvalues(y_hat, y,
-  alternative="lower")``, crepes ``predict(y_hat, y=y, smoothing=False)``;
+  alternative="less")``, crepes ``predict(y_hat, y=y, smoothing=False)``;
 - three quantiles (5%, 50%, 95%, upper convention): ours ``quantiles(y_hat, levels,
   side="upper")``, crepes ``predict(y_hat, higher_percentiles=[5, 50, 95])``;
 - CRPS of each test point: ours ``crps(y_hat, y)``, crepes ``evaluate(y_hat, y,
@@ -64,7 +64,7 @@ def main() -> None:
     percentiles = [100 * p for p in LEVELS]
     tasks: dict[str, tuple[Any, Any]] = {
         "CDF at the target": (
-            lambda: ours.pvalues(y_hat, y, alternative="lower"),
+            lambda: ours.pvalues(y_hat, y, alternative="less"),
             lambda: theirs.predict(y_hat, y=y, smoothing=False),
         ),
         "3 quantiles": (
