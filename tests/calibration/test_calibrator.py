@@ -197,3 +197,110 @@ def test_append_keeps_the_sorted_view():
 def test_mondrian_nan_labels_are_refused():
     with pytest.raises(ValueError, match="groups contains NaN at 1 position"):
         Calibrator(np.arange(3.0), groups=np.array([0.0, np.nan, 1.0]))
+
+
+# ---------------------------------------------------------------- sweeps (issue 9, items 3, 8)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    exponent=st.integers(-600, 600),
+    seed=st.integers(0, 2**31 - 1),
+    level=st.sampled_from([0.5, 0.8, 0.9, 0.95]),
+)
+def test_weighted_thresholds_depend_only_on_weight_ratios(n, exponent, seed, level):
+    """Scaling every weight (calibration and test) by 2**k changes nothing, however large or
+    small: no overflow, no underflow of the sums, no rounding."""
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 6, size=n).astype(float)
+    weights = rng.uniform(0.0, 1.0, size=n)
+    test_weights = rng.uniform(0.01, 1.0, size=3)
+    base = conformal_quantile(scores, level, weights=weights, test_weights=test_weights)
+    factor = 2.0**exponent
+    scaled = conformal_quantile(
+        scores, level, weights=weights * factor, test_weights=test_weights * factor
+    )
+    np.testing.assert_array_equal(base, scaled)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 40), top=st.floats(1.0, 1e300), seed=st.integers(0, 2**31 - 1))
+def test_fixed_weights_above_one_equal_the_weights_divided_by_their_maximum(n, top, seed):
+    rng = np.random.default_rng(seed)
+    scores = rng.normal(size=n)
+    weights = rng.uniform(0.0, 1.0, size=n)
+    weights[rng.integers(n)] = 1.0
+    want = conformal_quantile(scores, 0.9, weights=weights)
+    got = conformal_quantile(scores, 0.9, weights=weights * top)
+    assert got == want or np.isclose(got, want)
+
+
+_BAD_LEVELS = [
+    ([], "is empty"),
+    ("0.9", "Got '0.9' instead"),
+    (["0.9"], "Got"),
+    (0.0, "Got"),
+    (1.0, "Got"),
+    (np.nan, "Got"),
+    ([0.9, 1.5], "Got"),
+]
+
+
+def _entry_points():
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    from conformal import SplitConformalClassifier, SplitConformalRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    regressor = SplitConformalRegressor(LinearRegression(), random_state=0).fit(X, X[:, 0])
+    classifier = SplitConformalClassifier(LogisticRegression(), random_state=0).fit(
+        X, (X[:, 0] > 0).astype(int)
+    )
+    return {
+        "conformal_quantile": lambda lv: conformal_quantile(np.arange(10.0), lv),
+        "Calibrator.threshold": lambda lv: Calibrator(np.arange(10.0)).threshold(lv),
+        "predict_interval": lambda lv: regressor.predict_interval(X[:2], lv),
+        "predict_set": lambda lv: classifier.predict_set(X[:2], lv),
+        "predict_quantiles": lambda lv: regressor.predict_quantiles(X[:2], lv),
+        "constructor": lambda lv: SplitConformalRegressor(confidence_level=lv).fit(X, X[:, 0]),
+    }
+
+
+_ENTRY_NAMES = [
+    "conformal_quantile",
+    "Calibrator.threshold",
+    "predict_interval",
+    "predict_set",
+    "predict_quantiles",
+    "constructor",
+]
+
+
+@pytest.mark.parametrize("entry", _ENTRY_NAMES)
+@pytest.mark.parametrize(("value", "match"), _BAD_LEVELS, ids=repr)
+def test_one_level_parser_behind_every_entry_point(entry, value, match):
+    """Issue 9 item 8: empty lists, strings and out-of-range levels are refused the same way
+    everywhere, naming the parameter."""
+    with pytest.raises(ValueError, match=match):
+        _entry_points()[entry](value)
+
+
+@pytest.mark.parametrize(
+    "value", [0.9, Decimal("0.9"), Fraction(9, 10), np.float64(0.9), np.array(0.9)]
+)
+def test_numbers_keep_the_scalar_shape_at_every_entry_point(value):
+    shapes = {
+        name: np.shape(call(value))
+        for name, call in _entry_points().items()
+        if name != "constructor"
+    }
+    assert shapes["conformal_quantile"] == ()
+    assert shapes["Calibrator.threshold"] == (1,)  # the calibrator always keeps the level axis
+    assert shapes["predict_interval"] == (2, 2)
+    assert shapes["predict_set"] == (2, 2)
+    assert shapes["predict_quantiles"] == (2,)
