@@ -46,7 +46,3 @@ __all__ = [
     "quantile_rank",
     "warn_too_few",
 ]
-
-# Old private spellings, kept until every caller in the package moves to the new names.
-_plain = plain
-_warn_too_few = warn_too_few

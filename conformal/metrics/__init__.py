@@ -1,6 +1,6 @@
 """Metrics for prediction intervals: coverage, width, interval and quantile scores, reports;
-the mean CRPS of step predictive distributions (:func:`mean_crps`); and metrics for prediction sets of
-classifiers: :func:`set_coverage`, :func:`mean_set_size`, :func:`empty_set_fraction`,
+the mean CRPS of step predictive distributions (:func:`mean_crps`); and metrics for prediction
+sets of classifiers: :func:`set_coverage`, :func:`mean_set_size`, :func:`empty_set_fraction`,
 :func:`singleton_fraction`, :func:`coverage_by_class`, :func:`class_coverage_gap`,
 :func:`coverage_by_set_size` and the report :func:`evaluate_sets` (sets are boolean ``(n,
 n_classes)`` or ``(n, n_levels, n_classes)`` arrays as ``predict_set`` returns them, columns in
@@ -52,7 +52,6 @@ from ._sets import (
     singleton_fraction,
 )
 
-
 __all__ = [
     "GroupCoverage",
     "IntervalReport",
@@ -66,12 +65,12 @@ __all__ = [
     "coverage_by_group",
     "coverage_by_set_size",
     "crps",
-    "mean_crps",
     "empty_set_fraction",
     "evaluate_intervals",
     "evaluate_sets",
     "expected_calibration_error",
     "interval_score",
+    "mean_crps",
     "mean_set_size",
     "mean_width",
     "pinball_loss",

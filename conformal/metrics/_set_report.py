@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..calibration import _plain
+from ..calibration import plain as _plain
 from ._sets import _set_covered, _set_cube
 from ._table import _given_levels, _level_columns, _level_rows, _TableReport, _worst
 from ._validation import Floats, _as_groups, _levels_for, _set_pair

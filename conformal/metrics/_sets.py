@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..calibration import _plain
+from ..calibration import plain as _plain
 from ._validation import Floats, _as_sets, _finish, _levels_for, _set_pair
 
 

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..calibration import _plain, exact_level
+from ..calibration import exact_level
+from ..calibration import plain as _plain
 
 Floats = NDArray[np.float64]
 
