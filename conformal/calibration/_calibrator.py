@@ -547,7 +547,9 @@ class Calibrator:
         ``floor(a (n + 1))``-th smallest of ``c_{k(i)} - R_i`` (``-inf`` at rank 0), the upper
         bound the ``ceil((1 - a)(n + 1))``-th smallest of ``c_{k(i)} + R_i`` (``+inf`` past
         ``n``). Two-column scores give the lower bound from the first column and the upper from
-        the second, each at ``1 - a / 2``. No ``(m, n)`` matrix is built (see
+        the second, each at ``1 - a / 2``. With calibration weights, each bound is the weighted
+        quantile of those values with the test point's weight at ``+-inf`` (weighted jackknife+
+        / CV+; Barber et al. 2023). No ``(m, n)`` matrix is built (see
         :class:`~conformal.calibration._plus.PlusCalibration`).
 
         Parameters
@@ -560,7 +562,8 @@ class Calibrator:
             Centres of the upper bound when they differ (cross-conformalized quantile
             regression).
         test : TestContext, default=None
-            Unused for unweighted calibrators (reserved for per-test-point weights).
+            Per-test-point weights (``TestContext(weights=...)``, e.g. likelihood ratios) for a
+            weighted calibrator; without them the test point weighs 1 (fixed weights).
         warn : bool, default=True
             Issue the too-few-points warning (callers working in row blocks warn once).
 
@@ -570,10 +573,10 @@ class Calibrator:
         """
         if self.folds is None:
             raise ValueError("plus bounds need the fold of each score: Calibrator(..., folds=...).")
-        if self.weights is not None or self.cells is not None:
+        if self.cells is not None:
             raise ValueError(
-                "plus bounds with weights or Mondrian cells are not supported: use split "
-                "calibration (SplitConformalRegressor) for weighted or Mondrian intervals."
+                "plus bounds with Mondrian cells are not supported: use split calibration "
+                "(SplitConformalRegressor(mondrian=...)) for Mondrian intervals."
             )
         parsed = parse_levels(levels)[0]
         tails = 2 if self.scores.ndim == 2 else 1
@@ -589,12 +592,61 @@ class Calibrator:
         calibrations = self._sorted["plus"]
         lower_c = np.asarray(centers, dtype=np.float64)
         upper_c = lower_c if upper_centers is None else np.asarray(upper_centers, dtype=np.float64)
+        if self.weights is not None:
+            out = self._weighted_plus(lower_c, upper_c, parsed, tails, test)
+            self._warn_weighted([out], parsed)
+            return out
         if tails == 1:
             return calibrations[0].intervals(lower_c, parsed, upper_c)  # type: ignore[no-any-return,unused-ignore]
         side = [one_sided_level(lv) for lv in parsed]
         return np.stack(
             [calibrations[0].lower(lower_c, side), calibrations[1].upper(upper_c, side)], axis=-1
         )
+
+    def _weighted_plus(
+        self,
+        lower_c: Floats,
+        upper_c: Floats,
+        levels: Sequence[Level],
+        tails: int,
+        test: TestContext | None,
+    ) -> Floats:
+        """Weighted plus intervals ``(m, L, 2)``: fixed weights (the test point weighs 1) or a
+        weight per test point, on the scale :mod:`~conformal.calibration._weights` explains."""
+        from ._plus import WeightedPlusCalibration
+
+        assert self.weights is not None and self.folds is not None
+        test_weights = None if test is None else test.weights
+        per_point = test_weights is not None
+        key = ("wplus", per_point)
+        if key not in self._sorted:
+            weights = self.weights
+            top = float(weights.max()) if weights.size else 0.0
+            if not per_point:
+                factor = top if top > 1.0 else 1.0  # Barber et al.: weights in [0, 1]
+            else:  # only ratios matter: an exact power of two keeps the sums finite
+                factor = 2.0 ** int(np.frexp(top)[1]) if top > 1.0 else 1.0
+            columns = [self.scores] if tails == 1 else [self.scores[:, 0], self.scores[:, 1]]
+            self._sorted[key] = (
+                factor,
+                [
+                    WeightedPlusCalibration(c, self.folds, int(self.n_folds or 1), weights / factor)
+                    for c in columns
+                ],
+            )
+        factor, calibrations = self._sorted[key]
+        m = lower_c.shape[0]
+        if per_point:
+            tw = check_weights(np.asarray(test_weights), m, "test weights") / factor
+        else:
+            tw = np.ones(1)
+        _check_mass(float(self.weights.sum()), tw)
+        if tails == 1:
+            return calibrations[0].weighted_intervals(lower_c, levels, upper_c, tw)  # type: ignore[no-any-return,unused-ignore]
+        side = [one_sided_level(lv) for lv in levels]
+        lower = calibrations[0].weighted_intervals(lower_c, side, None, tw)[..., 0]
+        upper = calibrations[1].weighted_intervals(upper_c, side, None, tw)[..., 1]
+        return np.stack([lower, upper], axis=-1)
 
     # ------------------------------------------------------------------ p-values
 

@@ -360,7 +360,7 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
 
     def _scale(self, X: Any) -> NDArray[np.float64] | None:
         """``sigma(x)`` of the normalized score (``None`` for the others)."""
-        if self.difficulty_estimator_ is None:
+        if self.difficulty_estimator_ is None or self.scale_floor_ is None:
             return None
         return predict_scale(self.difficulty_estimator_, self.scale_floor_, X)
 
