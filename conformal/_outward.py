@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._kernels.intervals import fill_intervals
+from ._kernels.outward import round_outward_steps
 
 Floats = NDArray[np.float64]
 # The score of a candidate bound ``y`` from the centres ``lo``, ``hi`` and the scale ``s``
@@ -275,9 +276,43 @@ def _interval(
     s = _UNIT_SCALE if scale is None else np.ascontiguousarray(scale, dtype=np.float64)
     out = np.empty((lo.shape[0], q_lo.shape[-1], 2), dtype=np.float64)
     fill_intervals(lo, hi, q_lo, q_hi, s, out)
-    _round_side_outward(out, 0, q_lo, lower_score, lo, hi, s)
-    _round_side_outward(out, 1, q_hi, upper_score, lo, hi, s)
+    _round_side(out, 0, q_lo, lower_score, lo, hi, s)
+    _round_side(out, 1, q_hi, upper_score, lo, hi, s)
     return out
+
+
+def _round_side(
+    out: Floats,
+    side: int,
+    q: Floats,
+    side_score: SideScore,
+    lo: Floats,
+    hi: Floats,
+    scale: Floats,
+) -> None:
+    """Round one side outward: the compiled single-ulp steps
+    (:func:`conformal._kernels.outward.round_outward_steps`), then the closed form and the
+    search of this module for the rare long runs. A score the kernel has no code for takes the
+    NumPy path (:func:`_round_side_outward`), which gives the same floats."""
+    kind = _KINDS.get(side_score)
+    if kind is None:
+        _round_side_outward(out, side, q, side_score, lo, hi, scale)
+        return
+    unfinished = round_outward_steps(out, side, q, kind, lo, hi, scale, 1 + _ULP_STEPS)
+    if not unfinished.any():
+        return
+    rows, levels = np.nonzero(unfinished)
+    outward = 1 if side else -1
+    bound = out[rows, levels, side]
+    q_r = q[rows if q.shape[0] > 1 else 0, levels]
+    s_r = scale[rows] if scale.shape[0] > 1 else np.broadcast_to(scale, bound.shape)
+    end, ok = _jump(bound, q_r, side_score, lo[rows], hi[rows], s_r, outward)
+    if not ok.all():  # where the closed form does not hold: doubling and bisection
+        miss = ~ok
+        end[miss] = _outermost(
+            bound[miss], q_r[miss], side_score, lo[rows][miss], hi[rows][miss], s_r[miss], outward
+        )
+    out[rows, levels, side] = end
 
 
 # The forward scores of a candidate bound y, written exactly as the classes' ``score`` computes
@@ -303,3 +338,13 @@ def _above(y: Floats, lo: Floats, hi: Floats, s: Floats) -> Floats:
 
 def _outside_band(y: Floats, lo: Floats, hi: Floats, s: Floats) -> Floats:
     return np.maximum(lo - y, y - hi)
+
+
+# The kernel's codes of the side scores above (see conformal._kernels.outward).
+_KINDS: dict[SideScore, int] = {
+    _absolute: 0,
+    _scaled_absolute: 1,
+    _below: 2,
+    _above: 3,
+    _outside_band: 4,
+}
