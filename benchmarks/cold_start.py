@@ -62,17 +62,31 @@ CASES: dict[str, tuple[str, str]] = {
     "clf_lac": ("SplitConformalClassifier, lac", "20,000 x 20,000"),
     "clf_aps": ("SplitConformalClassifier, aps", "20,000 x 20,000"),
     "clf_raps": ("SplitConformalClassifier, raps", "20,000 x 20,000"),
-    "clf_class_conditional": ("SplitConformalClassifier, lac, class_conditional", "20,000 x 20,000"),
+    "clf_class_conditional": (
+        "SplitConformalClassifier, lac, class_conditional",
+        "20,000 x 20,000",
+    ),
     "cross_clf": ("CrossConformalClassifier, cv=5", "20,000 x 20,000"),
     "venn_abers_inductive": ("VennAbersClassifier, inductive", "20,000 x 20,000"),
     "venn_abers_cross": ("VennAbersClassifier, cross (cv=5)", "20,000 x 20,000"),
     "cpd_split": ("ConformalPredictiveDistribution (split): cdf", "20,000 x 20,000"),
-    "cpd_cross_quantiles": ("ConformalPredictiveDistribution (10 folds): quantiles", "20,000 x 20,000"),
+    "cpd_cross_quantiles": (
+        "ConformalPredictiveDistribution (10 folds): quantiles",
+        "20,000 x 20,000",
+    ),
     "predict_cdf": ("SplitConformalRegressor.predict_cdf", "20,000 x 20,000"),
     "predict_quantiles": ("SplitConformalRegressor.predict_quantiles", "20,000 x 20,000"),
-    "cross_predict_quantiles": ("CrossConformalRegressor(cv=10).predict_quantiles", "20,000 x 20,000"),
-    "quantile_weighted": ("conformal_quantile, weights + per-point test_weights", "20,000 x 20,000"),
+    "cross_predict_quantiles": (
+        "CrossConformalRegressor(cv=10).predict_quantiles",
+        "20,000 x 20,000",
+    ),
+    "quantile_weighted": (
+        "conformal_quantile, weights + per-point test_weights",
+        "20,000 x 20,000",
+    ),
     "quantile_grouped": ("conformal_quantile, groups (10)", "20,000 x 20,000"),
+    "weighted_cv_plus": ("Calibrator.plus, weighted CV+ (10 folds)", "20,000 x 20,000"),
+    "weighted_jackknife_plus": ("Calibrator.plus, weighted jackknife+", "2,000 x 2,000"),
 }
 
 
@@ -101,7 +115,7 @@ def _classification_data(n: int, m: int) -> tuple[Any, ...]:
 
 
 def _build(case: str) -> tuple[Callable[[], Any], Callable[[Any], Any]]:
-    """``(fit, call)``: ``fit()`` returns what ``call`` needs; ``call(fitted)`` is the timed call."""
+    """``(fit, call)``: ``call(fit())`` is the timed call."""
     import numpy as np
     from sklearn.ensemble import GradientBoostingRegressor
     from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -167,7 +181,9 @@ def _build(case: str) -> tuple[Callable[[], Any], Callable[[Any], Any]]:
     if case == "cross_cqr":
         X, y, X_test = _regression_data(5_000, 5_000)
         model = conformal.CrossConformalizedQuantileRegressor(
-            GradientBoostingRegressor(loss="quantile", n_estimators=10, max_depth=2), cv=5, random_state=0
+            GradientBoostingRegressor(loss="quantile", n_estimators=10, max_depth=2),
+            cv=5,
+            random_state=0,
         )
         return (lambda: model.fit(X, y)), interval(model, X_test)
     if case.startswith("clf_") or case == "cross_clf":
@@ -189,7 +205,9 @@ def _build(case: str) -> tuple[Callable[[], Any], Callable[[Any], Any]]:
     if case.startswith("venn_abers_"):
         X, y, X_test = _classification_data(20_000, 20_000)
         va = conformal.VennAbersClassifier(
-            LogisticRegression(max_iter=200), method=case.removeprefix("venn_abers_"), random_state=0
+            LogisticRegression(max_iter=200),
+            method=case.removeprefix("venn_abers_"),
+            random_state=0,
         )
         return (lambda: va.fit(X, (y == 0).astype(int))), lambda f: f.predict_proba(X_test)
     if case.startswith("cpd_"):
@@ -220,6 +238,21 @@ def _build(case: str) -> tuple[Callable[[], Any], Callable[[Any], Any]]:
         return (lambda: None), lambda _: conformal.conformal_quantile(
             scores, [0.8, 0.9], groups=groups, test_groups=test_groups
         )
+    if case.startswith("weighted_"):
+        # The learner-free layer (conformal.calibration): out-of-fold scores, calibration
+        # weights (e.g. likelihood ratios), one weight per test point.
+        from conformal.calibration import Calibrator, TestContext
+
+        rng = np.random.default_rng(0)
+        n, n_folds = (20_000, 10) if case == "weighted_cv_plus" else (2_000, 2_000)
+        scores = np.abs(rng.normal(size=n))
+        folds = rng.permutation(np.arange(n) % n_folds)
+        weights = rng.uniform(0.5, 2.0, size=n)
+        centers = rng.normal(size=(n, 1)) + 0.1 * rng.normal(size=(n, n_folds))
+        test = TestContext(weights=rng.uniform(0.5, 2.0, size=n))
+        return (
+            lambda: Calibrator(scores, weights=weights, folds=folds, n_folds=n_folds)
+        ), lambda cal: cal.plus(centers, [0.9], test=test)
     raise ValueError(f"unknown case {case!r}; choose from {sorted(CASES)}")
 
 
@@ -227,7 +260,7 @@ def child(case: str) -> None:
     import warnings
 
     import numpy  # noqa: F401  (untimed: every user pays it anyway)
-    import sklearn.ensemble  # noqa: F401
+    import sklearn.ensemble
     import sklearn.linear_model  # noqa: F401
 
     start = time.perf_counter()
@@ -236,26 +269,30 @@ def child(case: str) -> None:
     out: dict[str, float] = {"import": time.perf_counter() - start}
     fit, call = _build(case)
     warnings.simplefilter("ignore")  # a child process of its own: nothing else to disturb
-    start = time.perf_counter()
-    fitted = fit()
-    out["fit"] = time.perf_counter() - start
-    start = time.perf_counter()
-    call(fitted)
-    out["first"] = time.perf_counter() - start
-    start = time.perf_counter()
-    call(fitted)
-    out["second"] = time.perf_counter() - start
+    for name, run in (("fit", fit), ("first", None), ("second", None)):
+        start, cpu = time.perf_counter(), time.process_time()
+        if run is not None:
+            fitted = run()
+        else:
+            call(fitted)
+        out[name] = time.perf_counter() - start
+        out[f"{name}_cpu"] = time.process_time() - cpu
     print(json.dumps(out))
 
 
 # ------------------------------------------------------------------------------------ the parent
 
 
-def run_case(case: str, timeout: float) -> dict[str, Any]:
+def _run_children(case: str, timeout: float, pythonpath: str | None) -> dict[str, float]:
+    """Empty-cache run, then warm-cache run, of one case (``pythonpath``: a package put first)."""
     command = [sys.executable, __file__, "--child", case]
-    row: dict[str, Any] = {"case": case, "what": CASES[case][0], "sizes": CASES[case][1]}
+    out: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache_dir:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
+        if pythonpath:
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (pythonpath, os.environ.get("PYTHONPATH")) if p
+            )
         for mode in ("cold", "warm"):
             done = subprocess.run(
                 command, env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -264,7 +301,21 @@ def run_case(case: str, timeout: float) -> dict[str, Any]:
                 raise RuntimeError(f"{case} ({mode}) failed:\n{done.stderr[-3000:]}")
             times = json.loads(done.stdout.strip().splitlines()[-1])
             for key, value in times.items():
-                row[f"{mode}_{key}"] = round(value, 4)
+                out[f"{mode}_{key}"] = round(value, 4)
+    return out
+
+
+def run_case(case: str, timeout: float, baseline: str | None) -> dict[str, Any]:
+    """One row: this package's runs and, with ``baseline``, the baseline's right after them (the
+    same minutes of machine load for both)."""
+    row: dict[str, Any] = {"case": case, "what": CASES[case][0], "sizes": CASES[case][1]}
+    row.update(_run_children(case, timeout, None))
+    if baseline:
+        try:
+            before = _run_children(case, timeout, baseline)
+        except RuntimeError:  # a row the baseline cannot run (e.g. a kernel it does not have)
+            before = {}
+        row.update({f"before_{k}": v for k, v in before.items()})
     return row
 
 
@@ -277,10 +328,27 @@ def _cell(value: Any) -> str:
     return seconds(float(value)) if value not in (None, "") else "-"
 
 
+def _first_use(row: dict[str, Any], prefix: str = "") -> tuple[float, float]:
+    """Wall and CPU time of fit + first call with the empty cache."""
+    wall = float(row[f"{prefix}cold_fit"]) + float(row[f"{prefix}cold_first"])
+    cpu = float(row[f"{prefix}cold_fit_cpu"]) + float(row[f"{prefix}cold_first_cpu"])
+    return wall, cpu
+
+
 def write_results(
     rows: list[dict[str, Any]], info: dict[str, str], load_end: str, args: argparse.Namespace
 ) -> str:
-    before = _load(Path(args.compare_to)) if args.compare_to else {}
+    before: dict[str, dict[str, Any]] = {}
+    source = ""
+    if args.baseline:
+        before = {
+            row["case"]: {k[7:]: v for k, v in row.items() if k.startswith("before_")}
+            for row in rows
+        }
+        source = f"`{args.baseline}`, run right after each row's own runs"
+    elif args.compare_to:
+        before = dict(_load(Path(args.compare_to)))
+        source = f"`{args.compare_to}` (an earlier run, other machine load)"
     header = [
         "case",
         "n x n_test",
@@ -292,7 +360,11 @@ def write_results(
         "first call (warm cache)",
     ]
     if before:
-        header += ["before: fit + first call (empty cache)", "after: fit + first call (empty cache)"]
+        header += [
+            "before: fit + first call, empty cache: wall (CPU)",
+            "after: wall (CPU)",
+            "before / after (wall)",
+        ]
     table = []
     for row in rows:
         line = [
@@ -307,12 +379,22 @@ def write_results(
         ]
         if before:
             old = before.get(row["case"])
-            old_total = (
-                float(old["cold_fit"]) + float(old["cold_first"]) if old is not None else None
-            )
-            line += [_cell(old_total), _cell(row["cold_fit"] + row["cold_first"])]
+            wall, cpu = _first_use(row)
+            if not old or "cold_fit" not in old:
+                line += ["n/a", f"{_cell(wall)} ({_cell(cpu)})", "-"]
+            elif "cold_fit_cpu" in old:
+                old_wall, old_cpu = _first_use(old)
+                line += [
+                    f"{_cell(old_wall)} ({_cell(old_cpu)})",
+                    f"{_cell(wall)} ({_cell(cpu)})",
+                    f"{old_wall / wall:.1f}",
+                ]
+            else:
+                old_wall = float(old["cold_fit"]) + float(old["cold_first"])
+                line += [_cell(old_wall), f"{_cell(wall)} ({_cell(cpu)})", f"{old_wall / wall:.1f}"]
         table.append(line)
     command = " ".join(["benchmarks/cold_start.py", *sys.argv[1:]])
+    comparison = f"\n*before* is {source}.\n" if before else ""
     text = f"""# Cold start: first fit and first call with an empty numba cache
 
 `{command}`
@@ -323,12 +405,14 @@ fresh interpreter with that folder as the first run left it (*warm cache*: the k
 disk). *import* is `import conformal` (numpy and scikit-learn already imported); *second call* is
 the same call again in the first process. Models are fast (`LinearRegression`,
 `LogisticRegression`, small trees), so *fit* is mostly the model except where a kernel compiles
-at fit time. Wall time (`time.perf_counter`), one run per cell: on a shared machine expect
-noise of tens of percent.
-
+at fit time. Wall time (`time.perf_counter`; CPU time of the process, all threads, in
+parentheses), one run per cell: on a shared machine expect noise of tens of percent, more in wall
+time than in CPU time (compilation is single-threaded CPU work).
+{comparison}
 {markdown_table(header, table)}
 
-Load average at the end: {load_end}. Package imported from `{args.package}`.
+Load average at the start: {info["load_average_at_start"]}; at the end: {load_end}. Package
+imported from `{args.package}`.
 
 {machine_markdown(info)}
 """
@@ -342,6 +426,11 @@ def main() -> None:
     parser.add_argument("--name", default="cold_start", help="output file name (no suffix)")
     parser.add_argument("--output", default=str(RESULTS), help="output folder")
     parser.add_argument("--compare-to", help="csv of an earlier run: adds a before/after column")
+    parser.add_argument(
+        "--baseline",
+        help="a folder holding another version of the package (e.g. an export of an earlier "
+        "commit): each row also runs with it first on PYTHONPATH, for a before/after column",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child run")
     args = parser.parse_args()
     if args.child:
@@ -352,17 +441,24 @@ def main() -> None:
     args.package = str(Path(spec.origin).parent) if spec and spec.origin else "?"
     rows = []
     for case in args.cases:
-        row = run_case(case, args.timeout)
+        row = run_case(case, args.timeout, args.baseline)
         rows.append(row)
         print(
             f"{case:28s} import {row['cold_import']:6.2f}  fit {row['cold_fit']:6.2f}  "
             f"first {row['cold_first']:6.2f}  second {row['cold_second']:6.2f}  | warm: fit "
-            f"{row['warm_fit']:6.2f}  first {row['warm_first']:6.2f}",
+            f"{row['warm_fit']:6.2f}  first {row['warm_first']:6.2f}"
+            + (
+                f"  | before: fit {row['before_cold_fit']:6.2f}  "
+                f"first {row['before_cold_first']:6.2f}"
+                if "before_cold_fit" in row
+                else ""
+            ),
             flush=True,
         )
     load_end = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     output = Path(args.output)
-    write_csv(output / f"{args.name}.csv", rows)
+    columns = list(dict.fromkeys(key for row in rows for key in row))  # rows may lack "before"
+    write_csv(output / f"{args.name}.csv", [{k: row.get(k, "") for k in columns} for row in rows])
     text = write_results(rows, info, load_end, args)
     (output / f"{args.name}.md").write_text(text)
     print(text)

@@ -56,7 +56,9 @@ def test_parallel_rows_covers_every_row_once(monkeypatch):
 
     _config.parallel_rows(worker, 1003, (seen,), 10)
     np.testing.assert_array_equal(seen, 1)
-    assert len(names) == 4
+    # The caller takes the first range, the pool the others (an idle pool thread may take two).
+    assert threading.current_thread().name in names
+    assert len(names) >= 2
     seen[:] = 0
     _config.parallel_rows(worker, 15, (seen,), 10)  # under 2 * min_rows: the caller alone
     np.testing.assert_array_equal(seen[:15], 1)

@@ -248,8 +248,41 @@ def test_inputs_are_not_modified():
     weights = rng.uniform(size=300)
     fold_of = (np.arange(300) % 3).astype(np.int64)
     centers = rng.normal(size=(5, 3))
-    sorted_scores, cumulative, starts = _fold_blocks(scores, weights, fold_of, 3)
+    sorted_scores, cumulative, _ = _fold_blocks(scores, weights, fold_of, 3)
     copies = [a.copy() for a in (scores, weights, centers, sorted_scores, cumulative)]
     _both(scores, weights, fold_of, centers, -1.0, np.ones(5), np.array([0.9]))
     for a, b in zip((scores, weights, centers, sorted_scores, cumulative), copies, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_nan_centres_return_instead_of_hanging():
+    """NaN is not supported (a model that predicts NaN), but the union kernels must still return:
+    a NaN pivot makes no progress, and they stop there instead of looping."""
+    rng = np.random.default_rng(4)
+    n, n_folds = 2000, 4
+    scores = np.abs(rng.normal(size=n))
+    fold_of = (np.arange(n) % n_folds).astype(np.int64)
+    sorted_scores, cumulative, starts = _fold_blocks(scores, np.ones(n), fold_of, n_folds)
+    centers = np.full((3, n_folds), np.nan)
+    centers[1, 0] = 0.0
+    ranks = np.array([1, n // 2, n], dtype=np.int64)
+    union_order_statistics(sorted_scores, starts, centers, 1.0, ranks)
+    weighted_union_quantiles(
+        sorted_scores, cumulative, starts, centers, 1.0, np.ones(3), np.array([0.5, 0.9]), RTOL
+    )
+    weighted_shifted_quantiles(
+        centers, fold_of, scores, np.ones(n), 1.0, np.ones(3), np.array([0.5]), RTOL
+    )
+
+
+def test_infinite_test_weight_gives_inf():
+    """An infinite test weight holds all the mass: the target is NaN (inf - inf) and the bound
+    +inf, whatever the level."""
+    scores = np.array([1.0, 2.0, 3.0])
+    fold_of = np.array([0, 1, 0], dtype=np.int64)
+    centers = np.zeros((1, 2))
+    union, streamed = _both(
+        scores, np.ones(3), fold_of, centers, 1.0, np.array([np.inf]), np.array([0.1, 0.9])
+    )
+    np.testing.assert_array_equal(union, [[np.inf, np.inf]])
+    np.testing.assert_array_equal(streamed, [[np.inf, np.inf]])

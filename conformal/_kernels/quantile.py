@@ -30,7 +30,7 @@ _ZERO = np.int64(0)
 _LEFT = np.bool_(False)  # _first_above: first value >= pivot
 _RIGHT = np.bool_(True)  # _first_above: first value > pivot
 
-_QUICKSORT_SMALL = 15  # numba's SMALL_QUICKSORT: ranges up to this (high - low) are insertion-sorted
+_QUICKSORT_SMALL = 15  # numba's SMALL_QUICKSORT: insertion sort once high - low is below it
 _QUICKSORT_STACK = 100  # numba's MAX_STACK
 
 # Rows per thread below which a kernel runs in the calling thread only (see parallel_rows).
@@ -178,7 +178,8 @@ def partitioned_order_statistics(values: np.ndarray, ranks: np.ndarray) -> np.nd
 
     NumPy's introselect uses SIMD partitioning where the CPU has it (x86-simd-sort), which our
     compiled scalar quickselect cannot match: at 10^6 points it is about 5 times faster. Compiled
-    kernels keep calling :func:`order_statistics`.
+    code selects with ``_select_ranks``; the Python side of the kernels (the pooled order
+    statistics of :func:`union_order_statistics`) uses this.
     """
     n = values.shape[0]
     out = np.where(ranks < 1, -np.inf, np.inf)
@@ -196,6 +197,19 @@ def partitioned_order_statistics(values: np.ndarray, ranks: np.ndarray) -> np.nd
 
 
 @jit
+def _bucket(values, codes, starts):  # pragma: no cover - compiled
+    """``values`` grouped by code, in their order within each group (a counting sort, O(n));
+    ``starts`` are the groups' first positions (cumulative counts)."""
+    fill = starts[:-1].copy()
+    buffer = np.empty(values.shape[0], dtype=np.float64)
+    for i in range(values.shape[0]):
+        g = codes[i]
+        buffer[fill[g]] = values[i]
+        fill[g] += 1
+    return buffer
+
+
+@jit
 def _grouped_rows(buffer, starts, ranks, out, begin, end):  # pragma: no cover - compiled
     for g in range(begin, end):
         _select_ranks(buffer[starts[g] : starts[g + 1]], ranks[g], out[g])
@@ -207,16 +221,14 @@ def grouped_order_statistics(
     """Per-group order statistics in one pass over the data.
 
     ``codes`` are group indices in ``[0, n_groups)``; ``ranks`` is ``(n_groups, n_levels)`` with
-    each group's 1-based ranks. Values are bucketed by group with a stable sort of the codes (a
-    radix sort, O(n), for up to 65,536 groups), then each group's ranks are selected in its own
-    contiguous block (O(n) expected in all), groups on threads when there are many values.
+    each group's 1-based ranks. Values are bucketed by group with a counting sort (O(n)), then
+    each group's ranks are selected in its own contiguous block (O(n) expected in all), groups on
+    threads when there are many values.
     """
     n_groups = int(n_groups)
-    small = n_groups <= 2**16
-    keys = codes.astype(np.uint16) if small else codes
-    buffer = np.ascontiguousarray(values[np.argsort(keys, kind="stable")], dtype=np.float64)
     starts = np.zeros(n_groups + 1, dtype=np.int64)
     np.cumsum(np.bincount(codes, minlength=n_groups), out=starts[1:])
+    buffer = _bucket(values, codes, starts)
     out = np.empty(ranks.shape, dtype=np.float64)
     per_thread = 1 if values.shape[0] >= 2**16 else max(n_groups, 1)
     parallel_rows(_grouped_rows, n_groups, (buffer, starts, ranks, out), per_thread)
@@ -429,6 +441,8 @@ def _union_select(
         hi[k] = _first_above(sorted_scores, shift[k], lo[k], b, anchor[k], right, _RIGHT)
         target -= lo[k] - starts[k]
         total += hi[k] - lo[k]
+    if target < 1 or target > total:  # the bracket missed the answer: only a NaN does this
+        return np.nan
     while total > _GATHER:
         m = _ZERO
         for k in range(n_folds):
@@ -450,9 +464,13 @@ def _union_select(
         for k in range(n_folds):
             middle = lo[k] + (hi[k] - lo[k] - 1) // 2
             below[k] = _first_above(sorted_scores, shift[k], lo[k], hi[k], middle, pivot, _LEFT)
-            upto[k] = _first_above(sorted_scores, shift[k], below[k], hi[k], below[k], pivot, _RIGHT)
+            upto[k] = _first_above(
+                sorted_scores, shift[k], below[k], hi[k], below[k], pivot, _RIGHT
+            )
             less += below[k] - lo[k]
             less_equal += upto[k] - lo[k]
+        if less == total or less_equal == 0:  # no progress: only a NaN does this
+            return np.nan
         if target <= less:
             for k in range(n_folds):
                 hi[k] = below[k]
@@ -698,7 +716,18 @@ def oob_medians(predictions: np.ndarray, oob: np.ndarray) -> np.ndarray:
 
 @jit
 def _weighted_union_select(
-    sorted_scores, cumulative_weights, starts, shift, target, lo, hi, below, upto, keys, widths, order
+    sorted_scores,
+    cumulative_weights,
+    starts,
+    shift,
+    target,
+    lo,
+    hi,
+    below,
+    upto,
+    keys,
+    widths,
+    order,
 ):  # pragma: no cover - compiled
     """The smallest value ``v`` of the union over folds k of ``shift[k] + sorted_scores[fold k]``
     with ``C(v) >= target``, given that the largest value reaches it (``W >= target``, n > 0).
@@ -726,6 +755,8 @@ def _weighted_union_select(
                 widths[m] = width
                 m += 1
                 total += width
+        if m == 0:  # nothing active: only a NaN does this
+            return np.nan
         _sort_candidates(keys, order, m)
         pivot = keys[order[m - 1]]
         running = 0
@@ -735,18 +766,26 @@ def _weighted_union_select(
                 pivot = keys[order[t]]
                 break
         n_less = 0
+        active_less = 0
+        active_less_equal = 0
         less = 0.0
         less_equal = 0.0
         for k in range(n_folds):
             middle = lo[k] + (hi[k] - lo[k] - 1) // 2
             below[k] = _first_above(sorted_scores, shift[k], lo[k], hi[k], middle, pivot, _LEFT)
-            upto[k] = _first_above(sorted_scores, shift[k], below[k], hi[k], below[k], pivot, _RIGHT)
+            upto[k] = _first_above(
+                sorted_scores, shift[k], below[k], hi[k], below[k], pivot, _RIGHT
+            )
             n_less += below[k] - starts[k]
+            active_less += below[k] - lo[k]
+            active_less_equal += upto[k] - lo[k]
             # A fold's running sums restart at its start: the weight of [start, p) is cw[p - 1].
             if below[k] > starts[k]:
                 less += cumulative_weights[below[k] - 1]
             if upto[k] > starts[k]:
                 less_equal += cumulative_weights[upto[k] - 1]
+        if active_less == total or active_less_equal == 0:  # no progress: only a NaN does this
+            return np.nan
         if n_less > 0 and less >= target:
             # The largest value below the pivot already reaches the target: it is active (the
             # values left of the active ranges do not reach it), so the answer is below the pivot.
@@ -761,7 +800,17 @@ def _weighted_union_select(
 
 @jit
 def _weighted_union_rows(
-    sorted_scores, cumulative_weights, starts, shifts, sign, test_weights, levels, rtol, out, begin, end
+    sorted_scores,
+    cumulative_weights,
+    starts,
+    shifts,
+    sign,
+    test_weights,
+    levels,
+    rtol,
+    out,
+    begin,
+    end,
 ):  # pragma: no cover - compiled
     n_folds = starts.shape[0] - 1
     n = starts[n_folds]
@@ -784,7 +833,7 @@ def _weighted_union_rows(
         mass = total + test_weights[j]
         for t in range(n_levels):
             target = levels[t] * mass - rtol * mass
-            if n == 0 or total < target:
+            if n == 0 or not total >= target:  # (a NaN target: an infinite test weight)
                 out[j, t] = np.inf
             else:
                 out[j, t] = _weighted_union_select(
@@ -988,7 +1037,7 @@ def _weighted_shifted_rows(
         mass = total + test_weights[j]
         for t in range(n_levels):
             target = levels[t] * mass - rtol * mass
-            if n == 0 or total < target:
+            if n == 0 or not total >= target:  # (a NaN target: an infinite test weight)
                 out[j, t] = np.inf
                 continue
             for i in range(n):  # refilled per level: a level's answer ignores the others
