@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._kernels.intervals import fill_intervals
-from ._kernels.outward import round_outward_steps
+from ._kernels.outward import round_outward
 
 Floats = NDArray[np.float64]
 # The score of a candidate bound ``y`` from the centres ``lo``, ``hi`` and the scale ``s``
@@ -290,29 +290,14 @@ def _round_side(
     hi: Floats,
     scale: Floats,
 ) -> None:
-    """Round one side outward: the compiled single-ulp steps
-    (:func:`conformal._kernels.outward.round_outward_steps`), then the closed form and the
-    search of this module for the rare long runs. A score the kernel has no code for takes the
-    NumPy path (:func:`_round_side_outward`), which gives the same floats."""
+    """Round one side outward: compiled (:func:`conformal._kernels.outward.round_outward`)
+    for the package's side scores, the NumPy path (:func:`_round_side_outward`, the reference
+    the tests compare it with) for any other; both give the same floats."""
     kind = _KINDS.get(side_score)
     if kind is None:
         _round_side_outward(out, side, q, side_score, lo, hi, scale)
         return
-    unfinished = round_outward_steps(out, side, q, kind, lo, hi, scale, 1 + _ULP_STEPS)
-    if not unfinished.any():
-        return
-    rows, levels = np.nonzero(unfinished)
-    outward = 1 if side else -1
-    bound = out[rows, levels, side]
-    q_r = q[rows if q.shape[0] > 1 else 0, levels]
-    s_r = scale[rows] if scale.shape[0] > 1 else np.broadcast_to(scale, bound.shape)
-    end, ok = _jump(bound, q_r, side_score, lo[rows], hi[rows], s_r, outward)
-    if not ok.all():  # where the closed form does not hold: doubling and bisection
-        miss = ~ok
-        end[miss] = _outermost(
-            bound[miss], q_r[miss], side_score, lo[rows][miss], hi[rows][miss], s_r[miss], outward
-        )
-    out[rows, levels, side] = end
+    round_outward(out, side, q, kind, lo, hi, scale, 1 + _ULP_STEPS)
 
 
 # The forward scores of a candidate bound y, written exactly as the classes' ``score`` computes

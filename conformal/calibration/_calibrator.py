@@ -452,10 +452,17 @@ class Calibrator:
     ) -> Floats:
         if self.weights is None and codes is None:
             ranks = self._ranks(levels, side, by_cell=False)
-            if column.ndim == 1 and column is self.scores and "plain" in self._sorted:
-                padded = np.concatenate([[-np.inf], self._plain_sorted(), [np.inf]])
-                return padded[np.clip(ranks, 0, self.n_calibration + 1)]  # type: ignore[no-any-return,unused-ignore]
-            return partitioned_order_statistics(np.ascontiguousarray(column), ranks)
+            # Order statistics are kept per rank: a model's repeated predict calls at the same
+            # levels select once (a million scores take milliseconds to partition).
+            key = ("order", j, tuple(ranks.tolist()))
+            if key not in self._sorted:
+                if column is self.scores and "plain" in self._sorted:
+                    padded = np.concatenate([[-np.inf], self._plain_sorted(), [np.inf]])
+                    found = padded[np.clip(ranks, 0, self.n_calibration + 1)]
+                else:
+                    found = partitioned_order_statistics(np.ascontiguousarray(column), ranks)
+                self._sorted[key] = found
+            return self._sorted[key].copy()  # type: ignore[no-any-return,unused-ignore]
         if self.weights is None:
             assert codes is not None and self.cells is not None
             ranks_table = self._ranks(levels, side, by_cell=True)
