@@ -68,6 +68,11 @@ def resolve_splits(
     else:
         splitter = check_cv(cv, classes, classifier=classes is not None)
     target = y if classes is None else classes
+    if groups is not None and np.shape(groups)[:1] != (n,):
+        raise ValueError(
+            f"groups (the CV groups passed to fit) has shape {np.shape(groups)}; expected ({n},), "
+            "one group label per sample given to fit."
+        )
     try:
         pairs = list(splitter.split(X, target, groups))
     except ValueError as error:

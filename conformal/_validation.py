@@ -148,3 +148,11 @@ def check_sample_weight(
     from .calibration._weights import check_weights
 
     return check_weights(sample_weight, n, name)
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """``value`` as a bool, refusing strings and numbers (``smoothed="yes"`` is a mistake that
+    ``if value`` would take as True)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False. Got {value!r} instead.")

@@ -56,7 +56,7 @@ class WeightScheme(BaseEstimator):
     Subclasses implement :meth:`calibration_weights` and may override :meth:`test_weights`.
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {}
+    _parameter_constraints: dict[str, Any] = {}
 
     def _validate(self) -> None:
         validate_parameter_constraints(
@@ -116,9 +116,7 @@ class ExponentialDecayWeights(WeightScheme):
     array([0.125, 0.25 , 0.5  ])
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
-        "rho": [Interval(Real, 0.0, 1.0, closed="right")]
-    }
+    _parameter_constraints: dict[str, Any] = {"rho": [Interval(Real, 0.0, 1.0, closed="right")]}
 
     def __init__(self, rho: float = 0.99) -> None:
         self.rho = rho
@@ -146,7 +144,7 @@ class SlidingWindowWeights(WeightScheme):
     array([0., 1., 1.])
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: dict[str, Any] = {
         "window": [Interval(Integral, 1, None, closed="left")]
     }
 
@@ -170,7 +168,7 @@ class CallableWeights(WeightScheme):
         ``function(X)`` returns one finite, non-negative weight per row of ``X``.
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {"function": [callable]}
+    _parameter_constraints: dict[str, Any] = {"function": [callable]}
 
     def __init__(self, function: Callable[[Any], ArrayLike] | None = None) -> None:
         self.function = function
@@ -179,7 +177,7 @@ class CallableWeights(WeightScheme):
         self._validate()
         values = np.asarray(self.function(X), dtype=np.float64).ravel()  # type: ignore[misc]
         # The calibration layer's check: finite, non-negative, one per row, naming the entry.
-        return check_weights(values, values.shape[0], f"weights(X) on the {where} rows")
+        return check_weights(values, values.shape[0], "weights(X)", f" (the {where} rows)")
 
     def calibration_weights(self, X: Any, positions: NDArray[np.intp], n_fit: int) -> Floats:
         return self._call(X, "calibration")

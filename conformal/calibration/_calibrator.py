@@ -94,7 +94,13 @@ _EMPTY = TestContext()
 
 
 def _check_scores(scores: ArrayLike, name: str = "scores") -> Floats:
-    values = np.ascontiguousarray(scores, dtype=np.float64)
+    try:
+        values = np.ascontiguousarray(scores, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be numbers (conformity scores). Got values of dtype "
+            f"{np.asarray(scores).dtype} instead."
+        ) from None
     if values.ndim not in (1, 2) or (values.ndim == 2 and values.shape[1] != 2):
         raise ValueError(
             f"{name} must be a 1-D array of conformity scores (or (n, 2) for two one-sided "
@@ -367,7 +373,7 @@ class Calibrator:
             for j, column in enumerate(columns)
         ]
         if self.weights is not None:
-            self._warn_weighted(out, parsed)
+            self._warn_weighted(out, parsed, per_point=test.weights is not None)
         return out[0] if tails == 1 else np.stack(out, axis=-1)
 
     def cell_thresholds(
@@ -524,17 +530,39 @@ class Calibrator:
         assert self.cells is not None
         warn_cells(self.cells, levels, tails=tails, used=used, what=self.outcome)
 
-    def _warn_weighted(self, out: list[Floats], levels: Sequence[Level]) -> None:
-        infinite = np.zeros(out[0].shape[:-1] or (1,), dtype=bool)
+    def _warn_weighted(
+        self, out: list[Floats], levels: Sequence[Level], *, per_point: bool = False
+    ) -> None:
+        """One warning naming the levels (and, with test weights, how many test points) whose
+        weighted thresholds are infinite, with the total weight a level needs."""
+        infinite: NDArray[np.bool_] | None = None
         for column in out:
-            infinite |= np.isinf(np.atleast_2d(column)).any(axis=-1).reshape(infinite.shape)
-        if infinite.any():
+            a: NDArray[np.bool_] = np.asarray(np.isinf(column))
+            a = a.reshape(1, -1) if a.ndim == 1 else a
+            a = np.asarray(a.any(axis=-1)) if a.ndim == 3 else a  # plus: either bound
+            infinite = a if infinite is None else infinite | a
+        if infinite is None or not infinite.any():
+            return
+        short = [float(lv) for k, lv in enumerate(levels) if infinite[:, k].any()]
+        named = ", ".join(f"{lv:g}" for lv in short)
+        if per_point:
+            rows, m = int(infinite.any(axis=1).sum()), infinite.shape[0]
             warn_conformal(
-                "the test point's own weight exceeds the calibration weight needed at "
-                f"confidence_level={float(max(levels)):g} for {int(infinite.sum())} test "
-                "point(s); their thresholds are infinite (add calibration data or lower the "
-                "level)"
+                f"for {rows} of {m} test point{'s' if m != 1 else ''}, the test point's own "
+                f"weight is too large for the calibration weights at confidence_level={named}: "
+                "their thresholds are infinite (add calibration data, lower the level, or check "
+                "the weights' ratio w(x))"
             )
+            return
+        assert self.weights is not None
+        total = float(common_scale(self.weights, None)[0].sum())
+        needed = ", ".join(f"{lv / (1 - lv):.4g} at {lv:g}" for lv in short)
+        warn_conformal(
+            f"the calibration weights total {total:.4g} (on the scale where the test point "
+            f"weighs 1); confidence_level={named} needs a total weight of at least {needed} "
+            "(level / (1 - level), as many unit-weight points) or returns infinite intervals "
+            "(add calibration data, decay the weights more slowly, or lower the level)"
+        )
 
     # ------------------------------------------------------------------ plus bounds
 
@@ -601,7 +629,10 @@ class Calibrator:
         upper_c = lower_c if upper_centers is None else np.asarray(upper_centers, dtype=np.float64)
         if self.weights is not None:
             out = self._weighted_plus(lower_c, upper_c, parsed, tails, test)
-            self._warn_weighted([out], parsed)
+            if warn:
+                self._warn_weighted(
+                    [out], parsed, per_point=test is not None and test.weights is not None
+                )
             return out
         if tails == 1:
             return calibrations[0].intervals(lower_c, parsed, upper_c)  # type: ignore[no-any-return,unused-ignore]
@@ -777,7 +808,9 @@ def warn_cells(
         return
     listed = np.flatnonzero(short)
     shown = ", ".join(
-        f"{cells.describe(int(c))} has {int(cells.counts[c])} points" for c in listed[:5]
+        f"{cells.describe(int(c))} has {int(cells.counts[c])} point"
+        + ("s" if cells.counts[c] != 1 else "")
+        for c in listed[:5]
     )
     more = f" (and {len(listed) - 5} more)" if len(listed) > 5 else ""
     per_tail = f" (each tail is calibrated at {float(effective[worst]):g})" if tails == 2 else ""

@@ -40,7 +40,7 @@ def _has_nan(labels: NDArray) -> NDArray[np.bool_]:
     return np.zeros(labels.shape, dtype=bool)
 
 
-def check_labels(labels: ArrayLike, n: int, name: str) -> NDArray:
+def check_labels(labels: ArrayLike, n: int, name: str, where: str = "") -> NDArray:
     """``labels`` as a 1-D array of ``n`` entries without NaN, or a ValueError naming them."""
     values = np.asarray(labels)
     if values.ndim != 1:
@@ -49,7 +49,9 @@ def check_labels(labels: ArrayLike, n: int, name: str) -> NDArray:
             f"{values.shape} instead."
         )
     if values.shape[0] != n:
-        raise ValueError(f"{name} has {values.shape[0]} entries; expected {n}, one per point.")
+        raise ValueError(
+            f"{name} has {values.shape[0]} entries; expected {n}, one label per row{where}."
+        )
     nan = _has_nan(values)
     if nan.any():
         raise ValueError(

@@ -126,7 +126,13 @@ def parse_levels(
             f"Got {value!r} instead."
         )
     else:
-        items = list(np.asarray(value, dtype=object).ravel())
+        array = np.asarray(value, dtype=object)
+        if array.ndim > 1:
+            raise ValueError(
+                f"{where} must be a float in the range (0.0, 1.0) or a flat sequence of such "
+                f"floats. Got a nested sequence of shape {array.shape} instead."
+            )
+        items = list(array.ravel())
         scalar = False
         if not items:
             raise ValueError(f"{where} is empty; pass at least one level, e.g. {name}=0.9.")
@@ -264,11 +270,15 @@ def warn_too_few(
     short = [lv for lv in levels if n < min_calibration_size(effective[lv])]
     if not short:
         return
-    worst = max(short, key=lambda lv: min_calibration_size(effective[lv]))
-    needed = min_calibration_size(effective[worst])
-    label = worst if shown is None else list(shown)[list(levels).index(worst)]
-    per_tail = f" (each tail is calibrated at {float(effective[worst]):g})" if tails == 2 else ""
+    shown_of = dict(zip(levels, levels if shown is None else shown, strict=True))
+    parts = []
+    for lv in sorted(set(short), key=lambda lv: min_calibration_size(effective[lv])):
+        needed = min_calibration_size(effective[lv])
+        part = f"{name}={float(shown_of[lv]):g} needs at least {needed}"
+        if tails == 2:
+            part += f" (each tail is calibrated at {float(effective[lv]):g})"
+        parts.append(part)
     warn_conformal(
-        f"calibration set{where} has {n} points; {name}={float(label):g} needs at least "
-        f"{needed}{per_tail} (or returns {what})"
+        f"calibration set{where} has {n} point{'s' if n != 1 else ''}; {', '.join(parts)} "
+        f"(or returns {what})"
     )

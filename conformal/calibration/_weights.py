@@ -22,7 +22,7 @@ Floats = NDArray[np.float64]
 __all__ = ["check_weights", "common_scale"]
 
 
-def check_weights(weights: ArrayLike, n: int, name: str) -> Floats:
+def check_weights(weights: ArrayLike, n: int, name: str, where: str = "") -> Floats:
     """``weights`` as a finite, non-negative float64 array of ``n`` entries.
 
     Raises
@@ -38,15 +38,20 @@ def check_weights(weights: ArrayLike, n: int, name: str) -> Floats:
             f"{np.asarray(weights).dtype} values instead."
         ) from None
     if values.ndim > 1:
-        values = values.ravel()
+        raise ValueError(
+            f"{name} must be 1-D, one weight per point{where}. Got shape {values.shape} instead."
+        )
     values = np.atleast_1d(values)
     if values.shape[0] != n:
-        raise ValueError(f"{name} has {values.shape[0]} entries; expected {n}, one per point.")
+        raise ValueError(
+            f"{name} has {values.shape[0]} entries; expected {n}, one per point{where}."
+        )
     bad = ~(np.isfinite(values) & (values >= 0))
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"{name} must be finite and non-negative; {name}[{first}] = {float(values[first])!r} "
+            f"{name} must be finite and non-negative{where}; {name}[{first}] = "
+            f"{float(values[first])!r} "
             f"({int(bad.sum())} such entr{'y' if bad.sum() == 1 else 'ies'}). Drop those points "
             "or give them weight 0."
         )

@@ -7,14 +7,13 @@ Feature checks, tags, levels, shapes and the ``fit``/``predict`` prologues come 
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
@@ -106,9 +105,9 @@ def refuse_frozen_weights(sample_weight: NDArray | None, owner: str) -> None:
 class BaseConformalClassifier(ConformalMixin, ClassifierMixin, BaseEstimator):
     """Input handling shared by the conformal classifiers (not public)."""
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: dict[str, Any] = {
         "estimator": [HasMethods(["fit", "predict", "predict_proba"]), None],
-        "confidence_level": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like"],
+        "confidence_level": "no_validation",  # the one level parser, at fit
         "conformity_score": [StrOptions(SCORE_NAMES), ClassificationScore],
         "random_state": ["random_state", np.random.Generator],
     }

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._folds import fit_on_rows, fold_assignment, resolve_splits
-from .._validation import check_refittable, take
+from .._validation import check_flag, check_refittable, take
 from ..calibration import Calibrator
 from ..calibration._pvalues import counts_above, pvalues_from_counts
 from ..scores import ClassificationScore, get_classification_score
@@ -112,7 +112,7 @@ class CrossConformalClassifier(BaseConformalClassifier):
     array([[0.063, 0.076, 0.196]])
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: dict[str, Any] = {
         **BaseConformalClassifier._parameter_constraints,
         "method": [StrOptions({"plus", "mean"})],
         "cv": ["cv_object", StrOptions({"loo"})],
@@ -296,6 +296,7 @@ class CrossConformalClassifier(BaseConformalClassifier):
         -------
         pvalues : ndarray of shape (n_samples, n_classes)
         """
+        smoothed = check_flag(smoothed, "smoothed")
         check_is_fitted(self)
         X = self._check_features(X, reset=False)
         probas = self._fold_probas(X)

@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_sample_count, is_frozen, split_indices, take
+from .._validation import check_flag, check_sample_count, is_frozen, split_indices, take
 from ..base import fit_with_weights
 from ..calibration import Calibrator, Level, MondrianCells, TestContext, plain
 from ..calibration._cells import check_labels
@@ -149,7 +149,7 @@ class SplitConformalClassifier(BaseConformalClassifier):
     array([[0.011, 0.028, 0.47 ]])
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: dict[str, Any] = {
         **BaseConformalClassifier._parameter_constraints,
         "class_conditional": ["boolean"],
         "mondrian": [callable, None],
@@ -247,7 +247,10 @@ class SplitConformalClassifier(BaseConformalClassifier):
         self.calibration_groups_ = None
         if self._mondrian is not None:
             self.calibration_groups_ = check_labels(
-                np.asarray(self._mondrian(X_cal)), codes.shape[0], "mondrian(X)"
+                np.asarray(self._mondrian(X_cal)),
+                codes.shape[0],
+                "mondrian(X)",
+                " (called on the calibration rows)",
             )
         self._build_calibrator()
         self._warn_missing_classes()
@@ -449,6 +452,7 @@ class SplitConformalClassifier(BaseConformalClassifier):
         -------
         pvalues : ndarray of shape (n_samples, n_classes)
         """
+        smoothed = check_flag(smoothed, "smoothed")
         check_is_fitted(self)
         X = self._check_features(X, reset=False)
         _, scores, _ = self._test_scores(X)

@@ -144,7 +144,7 @@ class VennAbersClassifier(ConformalMixin, ClassifierMixin, BaseEstimator):
            [0.051, 0.949]])
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: dict[str, Any] = {
         "estimator": [
             HasMethods(["fit", "predict_proba"]),
             HasMethods(["fit", "decision_function"]),

@@ -26,7 +26,7 @@ __all__ = ["BaseConformalRegressor", "BaseSplitRegressor"]
 class BaseConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimator):
     """Input handling shared by the conformal regressors (not public)."""
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: dict[str, Any] = {
         "calibration_size": [
             Interval(Real, 0.0, 1.0, closed="neither"),
             Interval(Integral, 1, None, closed="left"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -111,9 +111,9 @@ class JackknifeAfterBootstrapRegressor(BaseConformalRegressor):
            [2.43, 5.49]])
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: dict[str, Any] = {
         "estimator": [HasMethods(["fit", "predict"]), None],
-        "confidence_level": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like"],
+        "confidence_level": "no_validation",  # the one level parser, at fit
         "n_resamplings": [Interval(Integral, 1, None, closed="left")],
         "aggregation": [StrOptions({"mean", "median"})],
         "method": [StrOptions({"plus", "minmax"})],

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods
 
 from .._validation import (
     check_sample_count,
@@ -102,10 +101,10 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
            [ 2.75,  6.09]])
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: dict[str, Any] = {
         **BaseConformalRegressor._parameter_constraints,
         "estimator": [HasMethods(["fit", "predict"]), list, tuple, None],
-        "confidence_level": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like"],
+        "confidence_level": "no_validation",  # the one level parser, at fit
         "quantile_param": [str, None],
         "symmetric": ["boolean"],
     }

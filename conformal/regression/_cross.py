@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.linear_model import LinearRegression
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from .._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
 from .._validation import (
@@ -141,9 +141,9 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
     (1, 2, 2)
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: dict[str, Any] = {
         "estimator": [HasMethods(["fit", "predict"]), None],
-        "confidence_level": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like"],
+        "confidence_level": "no_validation",  # the one level parser, at fit
         "method": [StrOptions({"base", "plus", "minmax"})],
         "cv": ["cv_object", StrOptions({"loo"})],
         "conformity_score": [StrOptions(set(_SHIFT_SCORES)), RegressionScore],

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from .._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
 from .._validation import (
@@ -100,9 +100,9 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
            [2.75, 6.61]])
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: dict[str, Any] = {
         "estimator": [HasMethods(["fit", "predict"]), None],
-        "confidence_level": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like"],
+        "confidence_level": "no_validation",  # the one level parser, at fit
         "cv": ["cv_object", StrOptions({"loo"})],
         "quantile_param": [str, None],
         "n_jobs": [Integral, None],

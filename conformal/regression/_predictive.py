@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.utils.validation import check_is_fitted
 
 from .._deprecation import renamed
-from .._validation import n_rows, seed_from
+from .._validation import check_flag, n_rows, seed_from
 from ..calibration import parse_levels
 from ..calibration._distribution import (
     Alternative,
@@ -230,7 +230,7 @@ class PredictiveDistributionMixin:
         if values.ndim == 1 and values.shape[0] == m and m > 1 and not shared_grid:
             raise ValueError(
                 f"y_grid is 1-D with {m} values, one per row of X: read as ONE grid shared by "
-                f"every row, this gives an ({m}, {m}) array, while predict_pvalues and crps read "
+                f"every row, this gives a ({m}, {m}) array, while predict_pvalues and crps read "
                 "such a y as one value per row. Say which you mean: pass y_grid[:, None] for "
                 "one value per row (the CDF at each row's own y), or shared_grid=True for one "
                 "grid shared by every row."
@@ -355,6 +355,7 @@ class PredictiveDistributionMixin:
             )
             smoothed = randomized
         alternative = check_alternative(alternative)  # type: ignore[assignment]
+        smoothed = check_flag(smoothed, "smoothed")
         tau = None
         if smoothed:
             tau = np.random.default_rng(seed_from(self.random_state)).random(m)

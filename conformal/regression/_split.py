@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -12,7 +11,7 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import clone
 from sklearn.linear_model import LinearRegression
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from .._validation import (
     check_sample_count,
@@ -137,10 +136,10 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
     (1, 2, 2)
     """
 
-    _parameter_constraints: dict[str, list[Any]] = {
+    _parameter_constraints: dict[str, Any] = {
         **BaseConformalRegressor._parameter_constraints,
         "estimator": [HasMethods(["fit", "predict"]), None],
-        "confidence_level": [Interval(Real, 0.0, 1.0, closed="neither"), "array-like"],
+        "confidence_level": "no_validation",  # the one level parser, at fit
         "conformity_score": [StrOptions(set(_POINT_SCORES)), RegressionScore],
         "mondrian": [callable, None],
         "groups": [callable, None],
@@ -267,7 +266,10 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         cells = None
         if self._mondrian is not None:
             self.calibration_groups_ = check_labels(
-                np.asarray(self._mondrian(X_cal)), len(calibration), "mondrian(X)"
+                np.asarray(self._mondrian(X_cal)),
+                len(calibration),
+                "mondrian(X)",
+                " (called on the calibration rows)",
             )
             cells = MondrianCells(self.calibration_groups_, name="mondrian(X)")
         self.weights_scheme_ = scheme
@@ -276,6 +278,16 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
             self.calibration_weights_ = scheme.calibration_weights(X_cal, calibration, n)
         else:
             self.calibration_weights_ = None if fixed is None else fixed[calibration]
+        if (
+            self.calibration_weights_ is not None
+            and scheme is None
+            and not self.calibration_weights_.any()
+        ):
+            raise ValueError(
+                f"calibration_weights are 0 on all {len(calibration)} calibration rows: with the "
+                "test point weighing 1, every interval would be infinite. Give the calibration "
+                "rows positive weight (for drift, the most recent rows the largest)."
+            )
         self.calibrator_ = Calibrator(
             self.conformity_scores_, weights=self.calibration_weights_, groups=cells
         )

@@ -178,7 +178,7 @@ def test_groups_is_the_old_name_of_mondrian(data):
 @pytest.mark.parametrize(
     ("mondrian", "match"),
     [
-        (lambda Z: [0, 1], r"mondrian\(X\) has 2 entries; expected 90, one per point"),
+        (lambda Z: [0, 1], r"mondrian\(X\) has 2 entries; expected 90, one label per row"),
         (lambda Z: np.asarray(Z)[:, :2], r"mondrian\(X\) must give one label per row: a 1-D"),
         (
             lambda Z: np.where(np.asarray(Z)[:, 1] > 0, np.nan, 1.0),

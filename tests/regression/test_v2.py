@@ -3,6 +3,9 @@ Mondrian checks, fit parameters of the cross regressors."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin, clone
@@ -114,7 +117,9 @@ def test_weights_are_checked_at_fit_for_every_row():
         )
     with pytest.raises(ValueError, match=r"'rho' parameter of ExponentialDecayWeights"):
         SplitConformalRegressor(weights=ExponentialDecayWeights(1.5)).fit(X, y)
-    with pytest.raises(ValueError, match=r"weights\(X\) on the calibration rows must be finite"):
+    with pytest.raises(
+        ValueError, match=r"weights\(X\) must be finite and non-negative \(the calibration rows\)"
+    ):
         SplitConformalRegressor(weights=lambda X: -np.ones(len(X))).fit(X, y)
 
 
@@ -336,3 +341,51 @@ def test_quantile_models_are_safe_to_index_and_fit_levels_is_renamed():
     assert model.fitted_confidence_levels_ == [0.9]
     with pytest.warns(FutureWarning, match="fit_levels_ is renamed fitted_confidence_levels_"):
         assert model.fit_levels_ == [0.9]
+
+
+def test_trial_findings_are_clear_errors():
+    """Found by a new user trying the package: each is now a clear error naming the input."""
+    X, y = _data(60)
+    with pytest.raises(ValueError, match=r"calibration_weights are 0 on all \d+ calibration"):
+        SplitConformalRegressor(random_state=0).fit(X, y, calibration_weights=np.zeros(60))
+    with pytest.raises(ValueError, match=r"calibration_weights must be 1-D, one weight per"):
+        SplitConformalRegressor(random_state=0).fit(X, y, calibration_weights=np.ones((60, 2)))
+    model = SplitConformalRegressor(random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"flat sequence of such floats. Got a nested sequence"):
+        model.predict_interval(X[:2], [[0.8, 0.9]])
+    with pytest.raises(ValueError, match=r"smoothed must be True or False. Got 'yes'"):
+        model.predict_pvalues(X[:2], y[:2], smoothed="yes")
+    with pytest.raises(ValueError, match=r"scores must be numbers \(conformity scores\)"):
+        conformal_quantile(["a", "b"], 0.9)
+    with pytest.raises(ValueError, match=r"groups \(the CV groups passed to fit\) has shape"):
+        CrossConformalRegressor(cv=GroupKFold(3)).fit(X, y, groups=np.arange(10))
+
+
+@pytest.mark.parametrize("level", [Fraction(9, 10), Decimal("0.9"), np.float32(0.9)])
+def test_constructor_takes_every_number_type_the_parser_takes(level):
+    X, y = _data(60)
+    model = SplitConformalRegressor(confidence_level=level, random_state=0).fit(X, y)
+    assert model.predict_interval(X[:3]).shape == (3, 2)
+
+
+def test_too_few_points_warning_names_every_short_level():
+    X, y = _data(200)
+    model = SplitConformalRegressor(conformity_score="signed", calibration_size=48).fit(X, y)
+    with pytest.warns(ConformalWarning) as record:
+        model.predict_interval(X[:1], [0.9, 0.95, 0.97, 0.98])
+    (message,) = [str(r.message) for r in record if issubclass(r.category, ConformalWarning)]
+    assert "confidence_level=0.97 needs at least 66" in message
+    assert "confidence_level=0.98 needs at least 99" in message
+    assert "0.95 needs" not in message
+
+
+def test_weighted_warning_counts_what_is_infinite():
+    X, y = _data(200)
+    model = SplitConformalRegressor(weights=ExponentialDecayWeights(0.5), random_state=0).fit(X, y)
+    with pytest.warns(ConformalWarning, match=r"confidence_level=0.9 needs a total weight of at "):
+        intervals = model.predict_interval(X[:100])
+    assert np.isinf(intervals).all()
+    ratio = SplitConformalRegressor(weights=lambda Z: np.exp(8 * np.asarray(Z)[:, 0]))
+    ratio.set_params(random_state=0).fit(X, y)
+    with pytest.warns(ConformalWarning, match=r"for \d+ of 100 test points, the test point's own"):
+        ratio.predict_interval(X[:100])
