@@ -14,16 +14,24 @@ from numpy.typing import NDArray
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import cross_val_predict
+from sklearn.pipeline import Pipeline
 
 from .._validation import is_frozen
 
 __all__ = ["default_difficulty_estimator", "fit_difficulty", "predict_scale"]
 
 
-def default_difficulty_estimator() -> Any:
-    """``HistGradientBoostingRegressor(max_iter=100, min_samples_leaf=20)``: the difficulty
-    model when ``NormalizedScore(difficulty_estimator=None)``."""
-    return HistGradientBoostingRegressor(max_iter=100, min_samples_leaf=20)
+def default_difficulty_estimator(point_model: Any = None) -> Any:
+    """The difficulty model when ``NormalizedScore(difficulty_estimator=None)``:
+    ``HistGradientBoostingRegressor(max_iter=100, min_samples_leaf=20)``, behind the point
+    model's own preprocessing when the point model is a ``Pipeline`` (its steps but the last,
+    cloned), so that it sees the features the point model sees (encoded strings, scaled
+    columns) rather than the raw ``X``."""
+    model = HistGradientBoostingRegressor(max_iter=100, min_samples_leaf=20)
+    if isinstance(point_model, Pipeline) and len(point_model.steps) > 1:
+        preprocessing = [(name, clone(step)) for name, step in point_model.steps[:-1]]
+        return Pipeline([*preprocessing, ("difficulty", model)])
+    return model
 
 
 def _floor(reference: NDArray[np.float64], min_scale: float) -> float:
@@ -68,7 +76,7 @@ def fit_difficulty(
     """
     model = spec.difficulty_estimator
     if model is None:
-        model = default_difficulty_estimator()
+        model = default_difficulty_estimator(point_model)
     if y is None:  # a frozen point model: every row calibrates
         if not is_frozen(model):
             raise ValueError(
@@ -86,7 +94,19 @@ def fit_difficulty(
         residual = y - np.asarray(out_of_fold, dtype=np.float64).ravel()
     reference = np.abs(residual)
     if not is_frozen(model):
-        model = clone(model).fit(X, reference)
+        try:
+            model = clone(model).fit(X, reference)
+        except (TypeError, ValueError) as error:
+            if spec.difficulty_estimator is not None:
+                raise
+            raise ValueError(
+                f"the default difficulty model of conformity_score='normalized' "
+                f"({type(model).__name__}) could not be fitted on X: {error} Pass one that "
+                "handles your features, e.g. conformity_score=NormalizedScore("
+                "difficulty_estimator=make_pipeline(your_preprocessing, "
+                "HistGradientBoostingRegressor())), or wrap your model in a Pipeline whose "
+                "preprocessing the default difficulty model then reuses."
+            ) from None
     return model, _floor(reference, spec.min_scale)
 
 
