@@ -62,6 +62,9 @@ def plot_intervals(
     >>> ax = plot_intervals(y, np.array([[-1.0, 1.0], [0.0, 2.0], [0.0, 2.0]]))
     >>> ax.get_title()
     'Prediction intervals: 2 of 3 points covered (66.7%)'
+    >>> many = np.linspace(0.0, 1.0, 500)
+    >>> plot_intervals(many, np.column_stack([many - 1, many + 1]), max_points=50).get_title()
+    'Prediction intervals: 500 of 500 points covered (100.0%); 50 drawn at random'
     """
     plt = _pyplot()
     target = np.asarray(y, dtype=np.float64).ravel()
@@ -99,9 +102,10 @@ def plot_intervals(
     ax.plot(x[~hit], target[index][~hit], "x", color="tab:red", ms=5, label="missed")
     ax.set_xlabel("test points, sorted" if order_by is not None else "test points, by centre")
     ax.set_ylabel("y")
+    drawn = "" if index.shape[0] == target.shape[0] else f"; {index.shape[0]} drawn at random"
     ax.set_title(
         f"Prediction intervals: {int(covered.sum())} of {covered.size} points covered "
-        f"({100 * covered.mean():.1f}%)"
+        f"({100 * covered.mean():.1f}%){drawn}"
     )
     ax.legend(loc="upper left", frameon=False)
     return ax

@@ -71,3 +71,23 @@ def test_license_is_an_spdx_string_and_the_distribution_name_is_free():
     assert project["project"]["license"] == "BSD-3-Clause"  # not the deprecated table form
     assert any(r.startswith("setuptools>=77") for r in project["build-system"]["requires"])
     assert project["project"]["name"] == "conformal-learn"
+
+
+def test_plot_title_says_how_many_points_are_drawn():
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from conformal.plotting import plot_intervals
+
+    y = np.linspace(0.0, 1.0, 300)
+    ax = plot_intervals(y, np.column_stack([y - 1, y + 1]), max_points=40)
+    assert ax.get_title().endswith("300 of 300 points covered (100.0%); 40 drawn at random")
+    assert len(ax.collections[0].get_segments()) == 40
+
+
+def test_committed_notebooks_carry_no_machine_paths():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        text = path.read_text()
+        for fragment in ("/tmp/", "/work/", "/root/", "/home/", "site-packages"):
+            assert fragment not in text, f"{path.name} shows {fragment}"
