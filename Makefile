@@ -17,7 +17,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 benchmark: $(STAMP)
-	$(BIN)/python -m conformal benchmark --seeds 3 --out benchmarks/results/main
+	$(BIN)/python -m conformal benchmark --seeds 3 --out benchmarks/results/latest --overwrite
 
 lint: $(STAMP)
 	$(BIN)/ruff check conformal tests benchmarks

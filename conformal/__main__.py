@@ -3,7 +3,11 @@
 ``benchmark`` fits the chosen methods on the chosen bundled datasets with several seeds, prints
 a summary table (coverage, widths, time) and writes ``raw.csv`` (one row per dataset, method and
 seed), ``summary.csv`` (mean and standard deviation over seeds) and ``summary.md`` (the summary
-as a Markdown table, with the settings and method definitions) into ``--out``.
+as a Markdown table, with the settings and method definitions) into ``--out``: by default a new
+folder named for the run in the current directory; a folder that is not empty only with
+``--overwrite``. A unit (dataset, method, seed) that raises is listed in the summary (and in
+``failures.csv``) and the others still run: the exit status is 0 unless every unit failed (1);
+usage errors exit with 2.
 """
 
 from __future__ import annotations
@@ -22,15 +26,25 @@ from . import __version__
 from .benchmark import (
     TASK_METRICS,
     format_summary,
+    format_table,
     get_method,
     list_methods,
     run_benchmark,
     summarize,
     write_csv,
 )
-from .datasets import list_datasets
+from .datasets import TASKS, describe_dataset, list_datasets
 
-DEFAULT_OUT = Path("benchmarks") / "results" / "main"
+#: The default ``--out``: ``conformal-benchmark-<task>-<YYYYmmdd-HHMMSS>`` in the current folder.
+OUT_PREFIX = "conformal-benchmark"
+
+_EXIT_RULE = (
+    "exit status: 0 when the results were written and at least one unit (dataset, method, "
+    "seed) ran; a unit that raises is listed with its error type and message in the printed "
+    "summary, summary.md and failures.csv while every other unit is still run and written; 1 "
+    "when every unit failed; 2 for usage errors (unknown names, a method that does not fit a "
+    "dataset's task, a non-empty --out without --overwrite)."
+)
 
 
 def _positive_int(text: str) -> int:
@@ -65,9 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
         "benchmark",
         help="compare conformal methods on the bundled datasets",
         description=(
-            "Fit each method on each dataset with each seed (seed s splits the data into fit "
-            "and test parts and seeds the estimator), print the summary over seeds and write "
-            "raw.csv, summary.csv and summary.md into --out."
+            "Fit each method on each dataset of its task with each seed (seed s splits the data "
+            "into fit and test parts and seeds the estimator), print the summary over seeds and "
+            "write raw.csv, summary.csv and summary.md into --out. Warnings are printed with "
+            "the dataset, method and seed that raised them."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(
@@ -77,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                 f"methods: {', '.join(list_methods())} "
                 f"(default: {', '.join(list_methods(default_only=True))})",
                 "example: python -m conformal benchmark --datasets yacht concrete --seeds 5",
+                _EXIT_RULE,
             )
         ),
     )
@@ -121,15 +137,31 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--out",
         type=Path,
-        default=DEFAULT_OUT,
+        default=None,
         metavar="DIR",
-        help=f"folder for raw.csv, summary.csv and summary.md (default: {DEFAULT_OUT})",
+        help=(
+            "folder for raw.csv, summary.csv and summary.md (default: a new folder "
+            f"{OUT_PREFIX}-TASK-YYYYMMDD-HHMMSS in the current directory, named for the "
+            "task(s) and start time of the run); it must be empty or absent unless "
+            "--overwrite is given"
+        ),
     )
     bench.add_argument(
-        "--no-progress", action="store_true", help="do not show a progress bar (needs tqdm)"
+        "--overwrite",
+        action="store_true",
+        help="allow writing into a non-empty --out (replaces its raw.csv, summary.csv, "
+        "summary.md and failures.csv; other files stay)",
     )
     bench.add_argument(
-        "--list", action="store_true", help="list the datasets and methods, then exit"
+        "--no-progress",
+        action="store_true",
+        help="do not show the progress bar (the progress bar needs tqdm, the 'progress' "
+        "extra; without tqdm none is shown)",
+    )
+    bench.add_argument(
+        "--list",
+        action="store_true",
+        help="list the datasets by task and the methods with their task, then exit",
     )
     bench.set_defaults(handler=_benchmark, subparser=bench)
     return parser
@@ -153,7 +185,11 @@ def _choose(
 
 
 def _markdown(
-    summary: list[dict[str, Any]], methods: list[str], args: argparse.Namespace, seconds: float
+    summary: list[dict[str, Any]],
+    failures: list[dict[str, Any]],
+    methods: list[str],
+    args: argparse.Namespace,
+    seconds: float,
 ) -> str:
     import numpy
     import sklearn
@@ -173,7 +209,8 @@ def _markdown(
         "rows given to `fit` (training plus calibration); `normalized_width` is the mean width "
         "over the standard deviation of the test targets; for prediction sets, "
         "`class_coverage_gap` is the mean over classes of |coverage within the class - level| "
-        "and `worst_class_coverage` the smallest class coverage; times are wall-clock seconds.",
+        "and `worst_class_coverage` the smallest class coverage; times are wall-clock seconds "
+        "and depend on the machine and its load at the time of the run.",
         "",
         f"Wall time {seconds:.0f} s on {os.cpu_count()} cores; conformal {__version__}, "
         f"scikit-learn {sklearn.__version__}, numpy {numpy.__version__}, Python "
@@ -181,41 +218,121 @@ def _markdown(
         "",
         format_summary(summary, markdown=True),
         "",
-        "## Methods",
-        "",
     ]
+    if failures:
+        lines += [
+            "## Failed units",
+            "",
+            f"{len(failures)} unit(s) raised an error and have no row above:",
+            "",
+            format_table(failures, markdown=True),
+            "",
+        ]
+    lines += ["## Methods", ""]
     lines += [f"- `{name}`: {get_method(name).description}" for name in methods]
     return "\n".join(lines) + "\n"
+
+
+def _task_of_dataset(name: str) -> str:
+    return str(describe_dataset(name)["task"])
+
+
+def _known_tasks() -> list[str]:
+    """Every task the datasets or the method registry know, datasets' order first."""
+    return list(dict.fromkeys([*TASKS, *TASK_METRICS]))
+
+
+def _print_list(all_datasets: list[str], all_methods: list[str]) -> None:
+    for task in _known_tasks():
+        names = [d for d in all_datasets if _task_of_dataset(d) == task]
+        print(f"{task} datasets: {', '.join(names) if names else '(none bundled)'}")
+    for name in all_methods:
+        method = get_method(name)
+        default = ", default" if method.default else ""
+        print(f"method {name} ({method.task}{default}): {method.description}")
+
+
+def _methods_for(task: str) -> str:
+    names = [m for m in list_methods() if get_method(m).task == task]
+    return ", ".join(names) if names else "(none registered)"
+
+
+def _task_mismatch(datasets: list[str], methods: list[str], named: list[str]) -> str | None:
+    """A message when a named method fits no chosen dataset or a dataset no chosen method."""
+    tasks = {name: _task_of_dataset(name) for name in datasets}
+    present = list(dict.fromkeys(tasks.values()))
+    for name in named:
+        task = get_method(name).task
+        if task not in present:
+            chosen = ", ".join(f"{d!r} ({t})" for d, t in tasks.items())
+            fitting = "; ".join(f"methods for {t} datasets: {_methods_for(t)}" for t in present)
+            return (
+                f"method {name!r} is a {task} method and does not fit dataset"
+                f"{'s' if len(tasks) > 1 else ''} {chosen}; {fitting}"
+            )
+    for dataset, task in tasks.items():
+        if not any(get_method(m).task == task for m in methods):
+            return (
+                f"dataset {dataset!r} is a {task} dataset and none of the chosen methods "
+                f"({', '.join(methods)}) fits it; methods for {task} datasets: "
+                f"{_methods_for(task)}"
+            )
+    return None
+
+
+def _fresh_out(tasks: list[str]) -> Path:
+    """A folder name for this run that does not exist yet, in the current directory."""
+    stem = f"{OUT_PREFIX}-{'-'.join(tasks)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out, n = Path(stem), 1
+    while out.exists():
+        n += 1
+        out = Path(f"{stem}-{n}")
+    return out
 
 
 def _benchmark(args: argparse.Namespace) -> int:
     parser: argparse.ArgumentParser = args.subparser
     all_datasets, all_methods = list_datasets(task=None), list_methods()
     if args.list:
-        print("datasets:", ", ".join(all_datasets))
-        for name in all_methods:
-            method = get_method(name)
-            print(f"method {name}{' (default)' if method.default else ''}: {method.description}")
+        _print_list(all_datasets, all_methods)
         return 0
-    datasets = _choose(args.datasets, all_datasets, {"all": all_datasets}, "dataset")
-    methods = _choose(
-        args.methods,
-        all_methods,
-        {
-            "default": list_methods(default_only=True),
-            "all": all_methods,
-            **{
-                task: [m for m in all_methods if get_method(m).task == task]
-                for task in TASK_METRICS
-            },
-        },
-        "method",
+    method_keywords = {
+        "default": list_methods(default_only=True),
+        "all": all_methods,
+        **{task: [m for m in all_methods if get_method(m).task == task] for task in TASK_METRICS},
+    }
+    methods = _choose(args.methods, all_methods, method_keywords, "method")
+    if isinstance(methods, str):
+        parser.error(methods)  # exits with status 2
+    # 'all' datasets: every bundled dataset of the chosen methods' tasks.
+    method_tasks = {get_method(m).task for m in methods}
+    datasets = _choose(
+        args.datasets,
+        all_datasets,
+        {"all": [d for d in all_datasets if _task_of_dataset(d) in method_tasks]},
+        "dataset",
     )
-    for chosen in (datasets, methods):
-        if isinstance(chosen, str):
-            parser.error(chosen)  # exits with status 2
-    assert isinstance(datasets, list) and isinstance(methods, list)
+    if isinstance(datasets, str):
+        parser.error(datasets)
+    named = [m for m in dict.fromkeys(args.methods) if m not in method_keywords]
+    mismatch = _task_mismatch(datasets, methods, named)
+    if mismatch is not None:
+        parser.error(mismatch)
+    if args.out is None:
+        tasks = {_task_of_dataset(d) for d in datasets}
+        out = _fresh_out([t for t in _known_tasks() if t in tasks])
+    else:
+        out = args.out
+        if out.exists() and not out.is_dir():
+            parser.error(f"--out {out} is a file, not a folder")
+        if out.is_dir() and any(out.iterdir()) and not args.overwrite:
+            parser.error(
+                f"the folder {out} is not empty; pass --overwrite to write into it anyway "
+                "(its raw.csv, summary.csv, summary.md and failures.csv are replaced), or "
+                "choose another --out"
+            )
     start = time.perf_counter()
+    failures: list[dict[str, Any]] = []
     rows = run_benchmark(
         datasets,
         methods,
@@ -223,19 +340,30 @@ def _benchmark(args: argparse.Namespace) -> int:
         confidence_level=args.confidence,
         test_size=args.test_size,
         progress=not args.no_progress,
+        failures=failures,
     )
     seconds = time.perf_counter() - start
     summary = summarize(rows)
-    out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, out / "raw.csv")
     write_csv(summary, out / "summary.csv")
-    (out / "summary.md").write_text(_markdown(summary, methods, args, seconds), encoding="utf-8")
-    print(format_summary(summary))
-    print(
-        f"\n{len(rows)} fits in {seconds:.1f} s; wrote raw.csv, summary.csv and summary.md to {out}"
+    written = "raw.csv, summary.csv and summary.md"
+    if failures:
+        write_csv(failures, out / "failures.csv")
+        written = "raw.csv, summary.csv, summary.md and failures.csv"
+    else:
+        (out / "failures.csv").unlink(missing_ok=True)  # a previous run's, with --overwrite
+    (out / "summary.md").write_text(
+        _markdown(summary, failures, methods, args, seconds), encoding="utf-8"
     )
-    return 0
+    if rows:
+        print(format_summary(summary))
+    if failures:
+        print(f"\nfailed units ({len(failures)} of {len(failures) + len(rows)}):")
+        print(format_table(failures))
+    failed = f" ({len(failures)} failed)" if failures else ""
+    print(f"\n{len(rows)} fits{failed} in {seconds:.1f} s; wrote {written} to {out}")
+    return 1 if failures and not rows else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

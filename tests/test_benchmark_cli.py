@@ -217,3 +217,176 @@ def test_cli_classification_keyword_and_tables(tmp_path):
     for name in ("split-lac", "split-aps", "split-raps", "split-top-k", "cross-lac"):
         assert re.search(rf"\| yeast +\| {name} +\|", table), name
     assert "class_coverage_gap" in text and "mean_width" not in text.split("## Methods")[0]
+
+
+# --- Issue 10: never overwrite, task mismatches, warnings and failures per unit ---------------
+
+YACHT = ["--datasets", "yacht", "--methods", "split-absolute", "--seeds", "1", "--no-progress"]
+
+
+def test_default_out_is_a_new_folder_named_for_the_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["benchmark", *YACHT]) == 0
+    (out,) = tmp_path.iterdir()
+    assert re.fullmatch(r"conformal-benchmark-regression-\d{8}-\d{6}", out.name), out.name
+    assert sorted(p.name for p in out.iterdir()) == ["raw.csv", "summary.csv", "summary.md"]
+    assert out.name in capsys.readouterr().out
+    # A second run at once gets its own folder, never the first one's.
+    assert main(["benchmark", *YACHT]) == 0
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_non_empty_out_needs_overwrite(tmp_path, capsys):
+    out = tmp_path / "results"
+    first = subprocess.run(
+        [sys.executable, "-m", "conformal", "benchmark", *YACHT, "--out", str(out)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    before = (out / "raw.csv").read_text()
+    (out / "mine.txt").write_text("not the benchmark's")
+    argv = ["benchmark", *YACHT, "--out", str(out), "--confidence", "0.5"]
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"the folder {out} is not empty; pass --overwrite" in err
+    assert (out / "raw.csv").read_text() == before
+    assert main([*argv, "--overwrite"]) == 0
+    assert (out / "raw.csv").read_text() != before
+    assert (out / "mine.txt").read_text() == "not the benchmark's"
+
+
+def test_method_of_another_task_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "conformal", "benchmark", "--methods", "split-lac",
+         "--datasets", "yacht", "--no-progress"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    err = result.stderr
+    assert "'split-lac' is a classification method" in err and "'yacht' (regression)" in err
+    assert "methods for regression datasets: split-absolute" in err and "cqr" in err
+    assert list(tmp_path.iterdir()) == []
+    # A dataset that no chosen method fits is the same error, listing what fits it.
+    with pytest.raises(SystemExit) as info:
+        main(["benchmark", "--methods", "default", "--datasets", "yeast", "--no-progress"])
+    assert info.value.code == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_list_names_the_task_of_each_dataset_and_method(capsys):
+    assert main(["benchmark", "--list"]) == 0
+    printed = capsys.readouterr().out
+    regression = re.search(r"^regression datasets: (.*)$", printed, re.M)
+    classification = re.search(r"^classification datasets: (.*)$", printed, re.M)
+    assert regression and "yacht" in regression.group(1) and "yeast" not in regression.group(1)
+    assert classification and "yeast" in classification.group(1)
+    assert "method split-lac (classification):" in printed
+    assert "method cqr (regression, default):" in printed
+
+
+@pytest.fixture
+def flaky_methods():
+    """A method that fails on seed 1, and one that warns; removed from the registry after."""
+    import warnings
+
+    from conformal import SplitConformalRegressor
+    from conformal.benchmark import _registry
+    from conformal.exceptions import ConformalWarning
+
+    class FailsOnSeedOne(SplitConformalRegressor):
+        def predict_interval(self, X, confidence_level=None):
+            if self.random_state == 1:
+                raise RuntimeError("cannot score these intervals")
+            return super().predict_interval(X, confidence_level=confidence_level)
+
+    class Warns(SplitConformalRegressor):
+        def fit(self, X, y):
+            warnings.warn("calibration set is small", ConformalWarning, stacklevel=2)
+            return super().fit(X, y)
+
+    register_method("test-fails", lambda random_state: FailsOnSeedOne(random_state=random_state))
+    register_method("test-warns", lambda random_state: Warns(random_state=random_state))
+    yield
+    for name in ("test-fails", "test-warns"):
+        _registry._REGISTRY.pop(name, None)
+
+
+def test_failing_unit_is_reported_and_the_others_written(flaky_methods, tmp_path, capsys):
+    argv = ["benchmark", "--datasets", "yacht", "--methods", "test-fails", "split-absolute",
+            "--seeds", "2", "--no-progress", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    _, raw = _read(tmp_path / "raw.csv")
+    assert [(r["method"], r["seed"]) for r in raw] == [
+        ("test-fails", "0"),
+        ("split-absolute", "0"),
+        ("split-absolute", "1"),
+    ]
+    _, failed = _read(tmp_path / "failures.csv")
+    assert failed == [
+        {"dataset": "yacht", "method": "test-fails", "seed": "1", "error_type": "RuntimeError",
+         "error": "cannot score these intervals"}
+    ]  # fmt: skip
+    markdown = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "## Failed units" in markdown and "cannot score these intervals" in markdown
+    assert "failed units (1 of 4)" in captured.out and "RuntimeError" in captured.out
+    assert "failed: yacht, test-fails, seed 1: RuntimeError" in captured.err
+
+
+def test_every_unit_failing_exits_1(tmp_path, capsys):
+    from conformal.benchmark import _registry
+
+    register_method("test-always-fails", lambda random_state: 1 / 0)
+    try:
+        argv = ["benchmark", "--datasets", "yacht", "--methods", "test-always-fails",
+                "--seeds", "2", "--no-progress", "--out", str(tmp_path)]  # fmt: skip
+        assert main(argv) == 1
+    finally:
+        _registry._REGISTRY.pop("test-always-fails", None)
+    _, failed = _read(tmp_path / "failures.csv")
+    assert [(r["seed"], r["error_type"]) for r in failed] == [
+        ("0", "ZeroDivisionError"),
+        ("1", "ZeroDivisionError"),
+    ]
+    assert "failed units (2 of 2)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # the exit rule is documented in --help
+        main(["benchmark", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "exit status: 0 when" in help_text and "1 when every unit failed" in help_text
+    assert "the progress bar needs tqdm" in help_text
+
+
+def test_warnings_name_the_unit(flaky_methods, tmp_path, capsys):
+    argv = ["benchmark", "--datasets", "yacht", "--methods", "test-warns", "--seeds", "1",
+            "--no-progress", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert (
+        "warning: yacht, test-warns, seed 0: ConformalWarning: calibration set is small" in err
+    ), err
+    assert err.count("calibration set is small") == 1  # not the warm-up's
+
+
+def test_make_benchmark_writes_into_an_ignored_folder():
+    from fnmatch import fnmatch
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+    target = re.search(r"^benchmark:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert target, "no benchmark target"
+    out = re.search(r"conformal benchmark .*--out (\S+)", target.group(1))
+    assert out and "--overwrite" in target.group(1)
+    folder = out.group(1).rstrip("/")
+    assert folder != "benchmarks/results/main"  # the committed reference stays untouched
+    patterns = [
+        line.strip() for line in (root / ".gitignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]  # fmt: skip
+    assert not any(p.startswith("!") for p in patterns)
+    assert any(
+        fnmatch(folder, p.strip("/")) or fnmatch(folder + "/", p.lstrip("/")) for p in patterns
+    ), (folder, patterns)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -144,11 +146,24 @@ def _progress_bar(total: int, enabled: bool) -> Any:
     return tqdm(total=total, desc="benchmark", unit="fit")
 
 
+def _report(bar: Any, message: str) -> None:
+    """Print a line to stderr without breaking the progress bar (through tqdm when it runs)."""
+    if bar is not None:
+        bar.write(message, file=sys.stderr)
+    else:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _unit_warnings(caught: Sequence[warnings.WarningMessage]) -> list[str]:
+    """``Category: message`` of each warning caught, each distinct one once, in order."""
+    return list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+
+
 def _warm_up(method: Method, confidence_level: float) -> None:
     """One untimed fit on small synthetic data.
 
     Loading the compiled kernels and starting thread pools then does not count in the first
-    timed fit.
+    timed fit. Its warnings are dropped (they concern the synthetic data); its errors propagate.
     """
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 3))
@@ -166,6 +181,7 @@ def run_benchmark(
     confidence_level: float = 0.9,
     test_size: float = 0.2,
     progress: bool = True,
+    failures: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Fit and score each method on each dataset with each seed.
 
@@ -174,6 +190,12 @@ def run_benchmark(
     classification); the method's factory builds the estimator with ``random_state=seed``, so
     the estimator's own training/calibration split of the fit part uses the same seed. All
     methods see the same split for a given seed.
+
+    A *unit* is one (dataset, method, seed). The warnings a unit raises are printed to stderr
+    (through tqdm when the progress bar runs, so the bar stays intact) as one line each,
+    ``warning: <dataset>, <method>, seed <seed>: <Category>: <message>``, each distinct warning
+    once per unit; the warning filters in force still apply (``-W error`` makes a warning an
+    error of the unit).
 
     Parameters
     ----------
@@ -193,7 +215,14 @@ def run_benchmark(
     test_size : float, default=0.2
         Fraction of each dataset held out for testing.
     progress : bool, default=True
-        Show a progress bar (needs tqdm; without it, runs silently).
+        Show a progress bar (the progress bar needs tqdm, the ``progress`` extra; without
+        tqdm, none is shown).
+    failures : list, default=None
+        ``None``: an error in a unit propagates and ends the run. A list: a unit that raises
+        (an ``Exception``) is appended to it as ``{"dataset", "method", "seed", "error_type",
+        "error"}`` (the exception's class name and message), reported on stderr, and the run
+        goes on with the other units; the unit has no row. A method whose warm-up fit raises
+        is still tried on every unit.
 
     Returns
     -------
@@ -234,7 +263,13 @@ def run_benchmark(
         for name, (_, task) in loaders.items()
     }
     for method in {m.name: m for runs in pairs.values() for m in runs}.values():
-        _warm_up(method, confidence_level)
+        try:
+            with warnings.catch_warnings(record=True):
+                _warm_up(method, confidence_level)
+        except Exception:
+            if failures is None:
+                raise
+    first_failure = len(failures) if failures is not None else 0
     bar = _progress_bar(sum(len(runs) for runs in pairs.values()) * len(seed_list), progress)
     rows: list[dict[str, Any]] = []
     try:
@@ -252,10 +287,36 @@ def run_benchmark(
                 for method in pairs[dataset]:
                     if bar is not None:
                         bar.set_postfix_str(f"{dataset} {method.name} seed={seed}")
-                    estimator = method.build(seed, confidence_level)
-                    scores = _evaluate(
-                        method.task, estimator, X_fit, y_fit, X_test, y_test, confidence_level
-                    )
+                    unit = f"{dataset}, {method.name}, seed {seed}"
+                    failure: Exception | None = None
+                    with warnings.catch_warnings(record=True) as caught:
+                        try:
+                            estimator = method.build(seed, confidence_level)
+                            scores = _evaluate(
+                                method.task, estimator, X_fit, y_fit, X_test, y_test,
+                                confidence_level,
+                            )  # fmt: skip
+                        except Exception as error:
+                            if failures is None:
+                                raise
+                            failure = error
+                    for text in _unit_warnings(caught):
+                        _report(bar, f"warning: {unit}: {text}")
+                    if failure is not None:
+                        assert failures is not None
+                        failures.append(
+                            {
+                                "dataset": dataset,
+                                "method": method.name,
+                                "seed": seed,
+                                "error_type": type(failure).__name__,
+                                "error": str(failure),
+                            }
+                        )
+                        _report(bar, f"failed: {unit}: {type(failure).__name__}: {failure}")
+                        if bar is not None:
+                            bar.update()
+                        continue
                     rows.append(
                         {
                             "dataset": dataset,
@@ -274,5 +335,11 @@ def run_benchmark(
             bar.close()
     dataset_order = {name: i for i, name in enumerate(loaders)}
     method_order = {m.name: i for i, m in enumerate(chosen)}
-    rows.sort(key=lambda r: (dataset_order[r["dataset"]], method_order[r["method"]], r["seed"]))
+
+    def order(r: Mapping[str, Any]) -> tuple[int, int, int]:
+        return (dataset_order[r["dataset"]], method_order[r["method"]], r["seed"])
+
+    rows.sort(key=order)
+    if failures is not None:
+        failures[first_failure:] = sorted(failures[first_failure:], key=order)
     return rows
