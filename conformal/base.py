@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from sklearn.base import is_classifier, is_regressor
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -72,6 +74,87 @@ class ConformalMixin:
     def _resolve_estimator(self) -> Any:
         """The wrapped model: the ``estimator`` parameter or the default one."""
         return self.estimator if self.estimator is not None else self._default_estimator()
+
+    def _check_estimator_kind(
+        self, estimator: Any, methods: tuple[str, ...] = ("predict_proba",)
+    ) -> None:
+        """Refuse a wrapped model of the wrong kind with a message that names the fix.
+
+        A conformal regressor refuses a classifier (its ``predict`` returns labels); a
+        conformal classifier refuses a regressor, and a model with none of ``methods`` (the
+        class scores it calibrates). ``estimator`` is the resolved model
+        (``self._resolve_estimator()``): a ``FrozenEstimator`` is judged by the model it wraps,
+        a list or tuple (frozen quantile models) element by element. A model that declares
+        no kind (no scikit-learn estimator type) is judged by its methods only.
+
+        Call it on the first line after ``_fit_prologue`` in ``fit``, after the parameter
+        checks: the classifiers' ``estimator`` constraint asks for ``fit`` and ``predict`` only,
+        so this message, not scikit-learn's generic one, explains a missing ``predict_proba``.
+
+        Raises
+        ------
+        ValueError
+            When the model is of the wrong kind.
+        """
+        if isinstance(estimator, (list, tuple)):
+            for element in estimator:
+                self._check_estimator_kind(element, methods)
+            return
+        frozen = isinstance(estimator, FrozenEstimator)
+        inner = estimator.estimator if frozen else estimator
+        name = type(inner).__name__
+        try:  # a repr can fail (array parameters compared to array defaults)
+            text = repr(inner)
+        except Exception:  # only the message depends on it
+            text = ""
+        shown = text if text and "\n" not in text and len(text) <= 40 else f"{name}(...)"
+        if frozen:
+            shown = f"FrozenEstimator({shown})"
+        owner = type(self).__name__
+        try:
+            inner_is_classifier, inner_is_regressor = is_classifier(inner), is_regressor(inner)
+        except AttributeError:  # no scikit-learn tags: judged by its methods only
+            inner_is_classifier = inner_is_regressor = False
+        if is_regressor(self) and inner_is_classifier:
+            example = "QuantileRegressor()" if "Quantile" in owner else "LinearRegression()"
+            raise ValueError(
+                f"{owner} is a regressor but estimator={shown} is a classifier: its predict "
+                "returns class labels, not numbers to build intervals around. For class labels "
+                f"use SplitConformalClassifier({shown}) (or CrossConformalClassifier, "
+                f"VennAbersClassifier); for a numeric target pass a regressor, e.g. "
+                f"{owner}({example})."
+            )
+        if not is_classifier(self):
+            return
+        if inner_is_regressor:
+            raise ValueError(
+                f"{owner} is a classifier but estimator={shown} is a regressor. For a numeric "
+                f"target use SplitConformalRegressor({shown}) (or CrossConformalRegressor); for "
+                "class labels pass a classifier with predict_proba, e.g. "
+                f"{owner}(LogisticRegression())."
+            )
+        if not any(hasattr(estimator, method) for method in methods):
+            needed = " or ".join(repr(method) for method in methods)
+            fits = "'fit', 'predict' and " if methods == ("predict_proba",) else "'fit' and "
+            message = (
+                f"The 'estimator' parameter of {owner} must be an object implementing {fits}"
+                f"{needed}: {name} has no {' or '.join(methods)}, so it gives no class scores "
+                "to calibrate. "
+            )
+            if hasattr(estimator, "decision_function"):
+                wrapped = f"FrozenEstimator({name}(...))" if frozen else shown
+                svc = " (for SVC: SVC(probability=True))" if name == "SVC" else ""
+                message += (
+                    f"Wrap it: {owner}(CalibratedClassifierCV({wrapped})) (from "
+                    "sklearn.calibration import CalibratedClassifierCV) turns its decision "
+                    f"function into probabilities; or use a model with predict_proba{svc}."
+                )
+            else:
+                message += (
+                    "Use a classifier with predict_proba, e.g. "
+                    f"{owner}(LogisticRegression()) or {owner}(HistGradientBoostingClassifier())."
+                )
+            raise ValueError(message)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()  # type: ignore[misc,unused-ignore]

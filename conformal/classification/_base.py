@@ -106,7 +106,8 @@ class BaseConformalClassifier(ConformalMixin, ClassifierMixin, BaseEstimator):
     """Input handling shared by the conformal classifiers (not public)."""
 
     _parameter_constraints: dict[str, Any] = {
-        "estimator": [HasMethods(["fit", "predict", "predict_proba"]), None],
+        # predict_proba is checked in fit (_check_estimator_kind), with a message naming the fix
+        "estimator": [HasMethods(["fit", "predict"]), None],
         "confidence_level": "no_validation",  # the one level parser, at fit
         "conformity_score": [StrOptions(SCORE_NAMES), ClassificationScore],
         "random_state": ["random_state", np.random.Generator],

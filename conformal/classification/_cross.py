@@ -166,6 +166,7 @@ class CrossConformalClassifier(BaseConformalClassifier):
         self : CrossConformalClassifier
         """
         X, labels, sample_weight = self._fit_prologue(X, y, check_class_labels, sample_weight)
+        self._check_estimator_kind(self._resolve_estimator())
         n = labels.shape[0]
         owner = type(self).__name__
         score = get_classification_score(self.conformity_score, param="conformity_score")

@@ -207,6 +207,7 @@ class SplitConformalClassifier(BaseConformalClassifier):
         self : SplitConformalClassifier
         """
         X, labels, sample_weight = self._fit_prologue(X, y, check_class_labels, sample_weight)
+        self._check_estimator_kind(self._resolve_estimator())
         n = labels.shape[0]
         owner = type(self).__name__
         levels, _ = self._levels(None)

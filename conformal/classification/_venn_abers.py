@@ -145,11 +145,8 @@ class VennAbersClassifier(ConformalMixin, ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict[str, Any] = {
-        "estimator": [
-            HasMethods(["fit", "predict_proba"]),
-            HasMethods(["fit", "decision_function"]),
-            None,
-        ],
+        # the model's kind and methods are checked in fit, with a message that names the fix
+        "estimator": [HasMethods(["fit"]), None],
         "method": [StrOptions({"inductive", "cross"})],
         "cv": ["cv_object"],
         "calibration_size": [
@@ -222,6 +219,7 @@ class VennAbersClassifier(ConformalMixin, ClassifierMixin, BaseEstimator):
         name = type(self).__name__
         n = labels.shape[0]
         estimator = self._resolve_estimator()
+        self._check_estimator_kind(estimator, ("predict_proba", "decision_function"))
         frozen = is_frozen(estimator)
         if frozen:
             if self.method == "cross":

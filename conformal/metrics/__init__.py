@@ -33,6 +33,7 @@ imported there.
 from ._interval_report import IntervalReport, IntervalRow, evaluate_intervals
 from ._intervals import GroupCoverage, coverage, coverage_by_group, mean_width
 from ._probability import expected_calibration_error
+from ._scorers import coverage_width_scorer, crps_scorer, interval_scorer, set_size_scorer
 from ._scoring_rules import (
     crps,
     interval_score,
@@ -64,17 +65,21 @@ __all__ = [
     "coverage_by_class",
     "coverage_by_group",
     "coverage_by_set_size",
+    "coverage_width_scorer",
     "crps",
+    "crps_scorer",
     "empty_set_fraction",
     "evaluate_intervals",
     "evaluate_sets",
     "expected_calibration_error",
     "interval_score",
+    "interval_scorer",
     "mean_crps",
     "mean_set_size",
     "mean_width",
     "pinball_loss",
     "set_coverage",
+    "set_size_scorer",
     "singleton_fraction",
     "weighted_interval_score",
 ]

@@ -168,6 +168,7 @@ class JackknifeAfterBootstrapRegressor(BaseConformalRegressor):
         self : JackknifeAfterBootstrapRegressor
         """
         X, target, sample_weight = self._fit_prologue(X, y, check_target, sample_weight)
+        self._check_estimator_kind(self._resolve_estimator())
         n = target.shape[0]
         owner = type(self).__name__
         estimator = self._resolve_estimator()

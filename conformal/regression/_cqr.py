@@ -152,6 +152,7 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
         self : ConformalizedQuantileRegressor
         """
         X, target, sample_weight = self._fit_prologue(X, y, check_target, sample_weight)
+        self._check_estimator_kind(self._resolve_estimator())
         n = target.shape[0]
         levels, _ = self._levels(None)
         estimator = self._resolve_estimator()

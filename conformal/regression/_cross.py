@@ -211,6 +211,7 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         self : CrossConformalRegressor
         """
         X, target, sample_weight = self._fit_prologue(X, y, check_target, sample_weight)
+        self._check_estimator_kind(self._resolve_estimator())
         n = target.shape[0]
         owner = type(self).__name__
         score = check_shift_score(self.conformity_score, owner)

@@ -156,6 +156,7 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
         self : CrossConformalizedQuantileRegressor
         """
         X, target, sample_weight = self._fit_prologue(X, y, check_target, sample_weight)
+        self._check_estimator_kind(self._resolve_estimator())
         n = target.shape[0]
         owner = type(self).__name__
         levels, _ = self._levels(None)

@@ -219,6 +219,7 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
             wrapped model does not accept it.
         """
         X, target, sample_weight = self._fit_prologue(X, y, check_target, sample_weight)
+        self._check_estimator_kind(self._resolve_estimator())
         n = target.shape[0]
         score = get_regression_score(self.conformity_score, param="conformity_score")
         if score.needs_quantiles:
