@@ -34,3 +34,9 @@ def test_the_two_commands_say_how_long_they_take():
     commands = README.split("## The two commands", 1)[1].split("##", 1)[0]
     assert re.search(r"make test.*minute", commands, flags=re.S)
     assert re.search(r"make benchmark.*minute", commands, flags=re.S)
+
+
+def test_the_example_is_reproducible():
+    """The example fixes its seeds: two runs print the same report."""
+    first = _python_blocks()[0]
+    assert first.count("random_state=0") >= 2
