@@ -26,7 +26,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._validation import as_rows, check_levels, check_same_rows, check_sample_weight, n_rows
 from .calibration import Level, TestContext
 from .calibration._cells import check_labels
-from .weights import resolve_weights
 
 __all__ = ["ConformalMixin", "fit_with_weights"]
 
@@ -254,7 +253,3 @@ class ConformalMixin:
             stacklevel=3,
         )
         return old
-
-    @staticmethod
-    def _resolve_weights(weights: Any) -> Any:
-        return resolve_weights(weights)

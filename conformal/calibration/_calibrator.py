@@ -45,9 +45,17 @@ from .._kernels.quantile import (
 )
 from ..exceptions import warn_conformal
 from ._cells import MondrianCells
-from ._levels import Level, conformal_rank, one_sided_level, parse_levels, warn_too_few
+from ._levels import (
+    Level,
+    conformal_rank,
+    min_calibration_size,
+    one_sided_level,
+    parse_levels,
+    warn_too_few,
+)
+from ._plus import PlusCalibration, WeightedPlusCalibration
 from ._pvalues import pvalues_from_counts
-from ._weights import check_weights, common_scale
+from ._weights import check_weights, weight_factor
 
 __all__ = ["Calibrator", "TestContext"]
 
@@ -80,14 +88,6 @@ class TestContext:
     weights: Floats | None = None
     groups: NDArray | None = None
     masks: NDArray[np.bool_] | None = None
-
-    @property
-    def n_points(self) -> int | None:
-        """The number of test points the context describes, ``None`` if it does not say."""
-        for value in (self.weights, self.groups, self.masks):
-            if value is not None:
-                return int(np.shape(value)[0])
-        return None
 
 
 _EMPTY = TestContext()
@@ -496,10 +496,11 @@ class Calibrator:
             if test.weights is None
             else check_weights(test.weights, np.shape(test.weights)[0], "test weights")
         )
-        scaled_w, tw = common_scale(self.weights, tw_raw)
+        factor = weight_factor(self.weights, tw_raw)
+        tw = np.ones(1) if tw_raw is None else tw_raw / factor
         if codes is None:
             values, w = self._weighted_sorted(column, ("weighted", j, side), None, sign)
-            w = _rescaled(w, self.weights, scaled_w)
+            w = w / factor
             _check_mass(w.sum(), tw)
             out = sign * weighted_quantiles(values, np.cumsum(w), tw, level_values, WEIGHT_RTOL)
             return out if per_point else out[0]
@@ -515,7 +516,7 @@ class Calibrator:
         for cell in np.unique(codes[codes >= 0]):  # a loop over cells, never over test points
             mask = self.cells.codes == cell
             values, w = self._weighted_sorted(column, ("weighted", j, side, int(cell)), mask, sign)
-            w = _rescaled(w, self.weights, scaled_w)
+            w = w / factor
             rows = np.flatnonzero(codes == cell)
             _check_mass(w.sum(), tw[rows])
             out[rows] = sign * weighted_quantiles(
@@ -555,7 +556,7 @@ class Calibrator:
             )
             return
         assert self.weights is not None
-        total = float(common_scale(self.weights, None)[0].sum())
+        total = float(self.weights.sum() / weight_factor(self.weights, None))
         needed = ", ".join(f"{lv / (1 - lv):.4g} at {lv:g}" for lv in short)
         warn_conformal(
             f"the calibration weights total {total:.4g} (on the scale where the test point "
@@ -618,8 +619,6 @@ class Calibrator:
         if warn:
             warn_too_few(self.n_calibration, parsed, tails=tails, what=self.outcome)
         if "plus" not in self._sorted:
-            from ._plus import PlusCalibration
-
             columns = [self.scores] if tails == 1 else [self.scores[:, 0], self.scores[:, 1]]
             self._sorted["plus"] = tuple(
                 PlusCalibration(column, self.folds, int(self.n_folds or 1)) for column in columns
@@ -651,19 +650,15 @@ class Calibrator:
     ) -> Floats:
         """Weighted plus intervals ``(m, L, 2)``: fixed weights (the test point weighs 1) or a
         weight per test point, on the scale :mod:`~conformal.calibration._weights` explains."""
-        from ._plus import WeightedPlusCalibration
-
         assert self.weights is not None and self.folds is not None
         test_weights = None if test is None else test.weights
         per_point = test_weights is not None
         key = ("wplus", per_point)
         if key not in self._sorted:
             weights = self.weights
-            top = float(weights.max()) if weights.size else 0.0
-            if not per_point:
-                factor = top if top > 1.0 else 1.0  # Barber et al.: weights in [0, 1]
-            else:  # only ratios matter: an exact power of two keeps the sums finite
-                factor = 2.0 ** int(np.frexp(top)[1]) if top > 1.0 else 1.0
+            # built once per regime, so the factor depends on the calibration weights only (for
+            # test weights: their own exact power of two)
+            factor = weight_factor(weights, np.zeros(0) if per_point else None)
             columns = [self.scores] if tails == 1 else [self.scores[:, 0], self.scores[:, 1]]
             self._sorted[key] = (
                 factor,
@@ -793,8 +788,6 @@ def warn_cells(
     consequence: str = "",
 ) -> None:
     """The one "too few calibration points" warning for Mondrian cells, naming them."""
-    from ._levels import min_calibration_size
-
     effective = {lv: (one_sided_level(lv) if tails == 2 else lv) for lv in levels}
     worst = max(levels, key=lambda lv: min_calibration_size(effective[lv]))
     needed = min_calibration_size(effective[worst])
@@ -802,9 +795,6 @@ def warn_cells(
     if used is not None:
         short &= used
     if not short.any():
-        return
-    if cells.n_cells == 1 and cells.unit == "all":
-        warn_too_few(int(cells.counts[0]), levels, tails=tails, what=what)
         return
     listed = np.flatnonzero(short)
     shown = ", ".join(
@@ -831,15 +821,6 @@ def _by_cell(table: Floats, codes: NDArray[np.int64], side: Side) -> Floats:
     seen = codes >= 0
     out[seen] = table[codes[seen]]
     return out
-
-
-def _rescaled(w_sorted: Floats, original: Floats, scaled: Floats) -> Floats:
-    """The sorted weights on the scale :func:`common_scale` chose (one factor for all)."""
-    if scaled is original:
-        return w_sorted
-    top = original.max() if original.size else 0.0
-    ratio = (scaled.max() / top) if top > 0 else 1.0
-    return w_sorted * ratio
 
 
 def _check_mass(total: float, test_weights: Floats) -> None:

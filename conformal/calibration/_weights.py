@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 
 Floats = NDArray[np.float64]
 
-__all__ = ["check_weights", "common_scale"]
+__all__ = ["check_weights", "weight_factor"]
 
 
 def check_weights(weights: ArrayLike, n: int, name: str, where: str = "") -> Floats:
@@ -58,26 +58,15 @@ def check_weights(weights: ArrayLike, n: int, name: str, where: str = "") -> Flo
     return values
 
 
-def common_scale(weights: Floats, test_weights: Floats | None) -> tuple[Floats, Floats]:
-    """Calibration and test weights on one safe scale (see the module docstring).
-
-    Returns
-    -------
-    weights : ndarray of shape (n,)
-    test_weights : ndarray of shape (m,)
-        ``[1.0]`` for fixed weights.
-    """
+def weight_factor(weights: Floats, test_weights: Floats | None) -> float:
+    """The one divisor that puts calibration and test weights on their safe scale (see the
+    module docstring): the largest calibration weight when it exceeds 1 for fixed weights
+    (``test_weights`` None); otherwise a power of two at least as large as every weight, an
+    exact division, so thresholds are bit for bit those of the unscaled weights whenever these
+    do not overflow; 1 when no weight exceeds 1."""
+    top = float(weights.max()) if weights.size else 0.0
     if test_weights is None:
-        top = float(weights.max()) if weights.size else 0.0
-        scaled = weights / top if top > 1.0 else weights
-        return scaled, np.ones(1)
-    top = max(
-        float(weights.max()) if weights.size else 0.0,
-        float(test_weights.max()) if test_weights.size else 0.0,
-    )
-    if top > 1.0:
-        # A power of two at least as large as every weight: dividing by it is exact, so the
-        # thresholds are bit-for-bit those of the unscaled weights whenever these do not overflow.
-        factor = 2.0 ** int(np.frexp(top)[1])
-        return weights / factor, test_weights / factor
-    return weights, test_weights
+        return top if top > 1.0 else 1.0
+    if test_weights.size:
+        top = max(top, float(test_weights.max()))
+    return 2.0 ** int(np.frexp(top)[1]) if top > 1.0 else 1.0
