@@ -92,9 +92,19 @@ def check_refittable(estimator: Any, owner: str, refits: str, instead: str) -> N
 
 
 def split_indices(
-    n: int, calibration_size: float | int, random_state: Any
+    n: int,
+    calibration_size: float | int,
+    random_state: Any,
+    *,
+    shuffle: bool = True,
+    positions: NDArray[np.intp] | None = None,
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Indices of the training and calibration parts."""
+    """Indices of the training and calibration parts, each sorted.
+
+    ``shuffle=False`` is the ordered split of time-ordered data: the most recent rows (by
+    ``positions``, each row's place in time order; the row order when ``None``) calibrate and the
+    older ones train, as a model deployed on the future would be calibrated.
+    """
     index = np.arange(n)
     size = calibration_size
     n_calibration = int(size) if isinstance(size, (int, np.integer)) else int(np.ceil(size * n))
@@ -104,6 +114,9 @@ def split_indices(
             f"calibration and {n - n_calibration} for training; both need at least one. Use a "
             f"fraction in (0, 1) or an int from 1 to {n - 1}."
         )
+    if not shuffle:
+        order = index if positions is None else np.argsort(positions, kind="stable")
+        return np.sort(order[: n - n_calibration]), np.sort(order[n - n_calibration :])
     train, calibration = train_test_split(
         index, test_size=calibration_size, random_state=seed_from(random_state)
     )

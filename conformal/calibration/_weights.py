@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 
 Floats = NDArray[np.float64]
 
-__all__ = ["check_weights", "weight_factor"]
+__all__ = ["check_weights", "effective_sample_size", "weight_factor"]
 
 
 def check_weights(weights: ArrayLike, n: int, name: str, where: str = "") -> Floats:
@@ -70,3 +70,50 @@ def weight_factor(weights: Floats, test_weights: Floats | None) -> float:
     if test_weights.size:
         top = max(top, float(test_weights.max()))
     return 2.0 ** int(np.frexp(top)[1]) if top > 1.0 else 1.0
+
+
+def effective_sample_size(weights: ArrayLike) -> float:
+    """Kish's effective sample size ``(sum w)^2 / sum w^2`` of non-negative weights.
+
+    ``n`` for ``n`` equal weights, 1 when one point carries all the weight: a weighted
+    calibration set of ``n`` points is about as informative as an unweighted one of this size,
+    so weighted intervals are only as stable (and as short) as it is large.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n,)
+        Finite, non-negative weights.
+
+    Returns
+    -------
+    float
+        The effective sample size, in ``[1, n]`` (``0.0`` when every weight is 0 or ``n = 0``).
+
+    Raises
+    ------
+    ValueError
+        For negative, infinite or NaN weights, or weights that are not 1-D.
+
+    References
+    ----------
+    L. Kish (1965). Survey Sampling. Wiley, New York.
+
+    R. Foygel Barber, E. J. Candes, A. Ramdas and R. J. Tibshirani (2023). Conformal prediction
+    beyond exchangeability. Annals of Statistics 51(2), 816-845 (Section 4.2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from conformal.weights import effective_sample_size
+    >>> effective_sample_size([1.0, 1.0, 1.0, 1.0])
+    4.0
+    >>> round(effective_sample_size(0.99 ** np.arange(1000, 0, -1)), 1)
+    199.0
+    """
+    values = np.asarray(weights, dtype=np.float64)
+    values = check_weights(values, values.size if values.ndim <= 1 else -1, "weights")
+    top = float(values.max()) if values.size else 0.0
+    if top == 0.0:
+        return 0.0
+    scaled = values / top  # no overflow in the squares
+    return float(scaled.sum() ** 2 / np.dot(scaled, scaled))

@@ -22,6 +22,13 @@ Sources (please cite them when you publish results on these data):
   (Brodley, 1990; Vision Group, University of Massachusetts); Yeast (Nakai, 1996).
 - kin8nm: the Delve collection (University of Toronto), robot-arm simulation.
 - California housing: Pace and Barry (1997), StatLib, as in ``sklearn.datasets``.
+- Time-ordered data (``list_datasets(task="timeseries")``, rows in time order): ELEC2, the New
+  South Wales electricity market (Harries, 1999; as prepared by Barber, Candes, Ramdas and
+  Tibshirani, 2023: the first 17,760 rows dropped, 9am-12pm only, ``transfer`` predicted from
+  the two states' prices and demands, 3,444 rows); Power Consumption of Tetouan City (Salam and
+  El Hibaoui, 2018; UCI, CC BY 4.0; 10-minute readings over 2017, zone 1 predicted from the
+  weather); Mauna Loa weekly CO2 (as bundled by statsmodels; public domain; the 59 missing weeks
+  dropped, the feature ``years`` is the time since the first week).
 - The copies were taken from the experiment repositories of Gal and Ghahramani (2016,
   UCI_Datasets), Romano, Patterson and Candes (2019, CQR), PMLB (Olson et al., 2017; all four
   classification datasets) and ISLP (James et al., 2023); ``describe_dataset(name)`` gives each

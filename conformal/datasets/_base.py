@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 #: The tasks a bundled dataset serves: the valid ``task`` values of :func:`list_datasets`.
-TASKS = ("regression", "classification")
+TASKS = ("regression", "classification", "timeseries")
 
 # The data files are package data of the package, not of this module.
 _PACKAGE = __name__.rpartition(".")[0]
@@ -45,14 +45,46 @@ _PREPARATION: dict[str, tuple[str, tuple[str, ...]]] = {
     "satimage": ("target", ()),
     "segmentation": ("target", ()),
     "yeast": ("target", ()),
+    # Time-ordered data, rows in time order (the non-exchangeable methods' benchmarks).
+    "co2_weekly": ("co2", ("date",)),  # a time feature is derived from the date (below)
+    "elec2": ("transfer", ("date", "day", "period", "class")),  # nexCP's four predictors
+    "tetouan_power": (
+        "Zone 1 Power Consumption",
+        ("DateTime", "Zone 2  Power Consumption", "Zone 3  Power Consumption"),  # other targets
+    ),
 }
+
+_TIMESERIES = ("co2_weekly", "elec2", "tetouan_power")
 
 # Classification datasets -> number of classes (the data notes' table, checked by the tests).
 _N_CLASSES: dict[str, int] = {"pendigits": 10, "satimage": 6, "segmentation": 7, "yeast": 9}
 
 
 def _task(name: str) -> str:
+    if name in _TIMESERIES:
+        return "timeseries"
     return "classification" if name in _N_CLASSES else "regression"
+
+
+def _keep_rows(name: str, header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> Any:
+    """The rows the data notes keep, in time order."""
+    if name == "elec2":
+        # Barber et al. (2023): drop the first 17,760 rows (transfer is constant there) and keep
+        # 9am-12pm: ``period`` is k/47 for the k-th half hour, so periods 18..23 (3,444 rows).
+        period = header.index("period")
+        return [r for r in rows[17760:] if 18 <= round(float(r[period]) * 47) <= 23]
+    if name == "co2_weekly":
+        target = header.index("co2")
+        return [r for r in rows if r[target] != ""]  # 59 missing weeks: no target, no row
+    return rows
+
+
+def _time_feature(name: str, header: tuple[str, ...], rows: Any) -> tuple[str, Any] | None:
+    """co2_weekly has no covariate but time: years since the first week, as a feature."""
+    if name != "co2_weekly":
+        return None
+    dates = np.array([r[header.index("date")] for r in rows], dtype="datetime64[D]")
+    return "years", (dates - dates[0]).astype(np.float64) / 365.25
 
 
 def list_datasets(task: str | None = "regression") -> list[str]:
@@ -60,8 +92,9 @@ def list_datasets(task: str | None = "regression") -> list[str]:
 
     Parameters
     ----------
-    task : {"regression", "classification"} or None, default="regression"
-        Which datasets to list; ``None`` lists all of them. The default keeps the meaning
+    task : {"regression", "classification", "timeseries"} or None, default="regression"
+        Which datasets to list (``"timeseries"``: rows in time order, for drift and online
+        methods); ``None`` lists all of them. The default keeps the meaning
         ``list_datasets()`` had before classification datasets were bundled.
 
     Returns
@@ -78,8 +111,10 @@ def list_datasets(task: str | None = "regression") -> list[str]:
     >>> from conformal.datasets import list_datasets
     >>> list_datasets("classification")
     ['pendigits', 'satimage', 'segmentation', 'yeast']
+    >>> list_datasets("timeseries")
+    ['co2_weekly', 'elec2', 'tetouan_power']
     >>> len(list_datasets()), len(list_datasets(task=None))
-    (11, 15)
+    (11, 18)
     """
     if task is None:
         return sorted(_PREPARATION)
@@ -108,8 +143,8 @@ def describe_dataset(name: str) -> dict[str, str]:
     info : dict of str to str
         ``file``, ``rows``, ``columns`` (of the file, target included), ``target``, ``source``,
         ``licence`` and ``note`` from the bundled ``MANIFEST.csv``, plus ``task``
-        (``"regression"`` or ``"classification"``) and ``n_classes`` (the number of classes as
-        a string; empty for regression). Every value is a string, as in the CSV.
+        (``"regression"``, ``"classification"`` or ``"timeseries"``) and ``n_classes`` (the
+        number of classes as a string; empty for the other tasks). Every value is a string, as in the CSV.
 
     Raises
     ------
@@ -163,10 +198,15 @@ def _labels(cells: list[str]) -> NDArray[Any]:
 
 def _prepare(name: str) -> tuple[NDArray[np.float64], NDArray[Any], list[str]]:
     target, dropped = _PREPARATION[name]
-    header, rows = _read(name)
+    header, all_rows = _read(name)
+    rows = _keep_rows(name, header, all_rows)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
     features: list[NDArray[np.float64]] = []
     names: list[str] = []
+    derived = _time_feature(name, header, rows)
+    if derived is not None:
+        names.append(derived[0])
+        features.append(derived[1])
     y = None
     for col, cells in zip(header, columns, strict=True):
         if col in dropped:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,17 +14,17 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from .._validation import (
     check_sample_count,
-    check_sample_weight,
     check_target,
     is_frozen,
     split_indices,
     take,
 )
+from .._weighting import finish_weighting, prepare_weighting
 from ..base import fit_with_weights
 from ..calibration import Calibrator, MondrianCells
 from ..calibration._cells import check_labels
 from ..scores import RegressionScore, get_regression_score
-from ..weights import WeightScheme, resolve_weights
+from ..weights import WeightScheme
 from ._base import BaseConformalRegressor
 from ._difficulty import fit_difficulty, predict_scale
 from ._predictive import (
@@ -70,6 +69,12 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
     calibration_size : float or int, default=0.3
         Fraction (or number) of the samples held out for calibration. Ignored with a frozen
         estimator.
+    shuffle : bool, default=True
+        Draw the calibration part at random (``random_state``). ``False`` for time-ordered data:
+        the most recent ``calibration_size`` rows calibrate and the older ones train (the time
+        order is the row order, or the ``time`` column of a drift weight scheme). A random split
+        of a time series calibrates on the past and the future of the training rows, which
+        hides drift.
     mondrian : callable, default=None
         The Mondrian taxonomy: ``mondrian(X)`` returns one label per row (no NaN); coverage
         holds within each cell (group). A cell with too few calibration points gets infinite
@@ -114,7 +119,14 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
     calibration_weights_ : ndarray of shape (n_calibration,) or None
         Weights of the calibration rows.
     weights_scheme_ : WeightScheme or None
-        The scheme behind ``weights`` (a callable is wrapped in ``CallableWeights``).
+        The scheme behind ``weights`` (a callable is wrapped in ``CallableWeights``; an
+        unfitted ``LikelihoodRatioWeights`` is a fitted copy, cross-fitted on ``X`` and
+        ``X_target``).
+    effective_sample_size_ : float
+        ``(sum w)^2 / sum w^2`` of the calibration weights (the number of calibration points
+        when unweighted): the weighted thresholds are about as variable as those of this many
+        unweighted points. A :class:`~conformal.ConformalWarning` at ``fit`` when it is smaller
+        than the fitted level needs.
     calibrator_ : Calibrator
         The calibration scores, sorted on first use, with their weights and cells.
     n_features_in_ : int
@@ -144,6 +156,7 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         "mondrian": [callable, None],
         "groups": [callable, None],
         "weights": [WeightScheme, callable, "array-like", None],
+        "shuffle": ["boolean"],
     }
 
     def __init__(
@@ -153,6 +166,7 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         confidence_level: float | list[float] = 0.9,
         conformity_score: str | RegressionScore = "absolute",
         calibration_size: float = 0.3,
+        shuffle: bool = True,
         mondrian: Callable[[Any], ArrayLike] | None = None,
         weights: Any = None,
         random_state: Any = None,
@@ -162,6 +176,7 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         self.confidence_level = confidence_level
         self.conformity_score = conformity_score
         self.calibration_size = calibration_size
+        self.shuffle = shuffle
         self.mondrian = mondrian
         self.weights = weights
         self.random_state = random_state
@@ -188,6 +203,7 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         y: ArrayLike,
         *,
         calibration_weights: ArrayLike | None = None,
+        X_target: ArrayLike | None = None,
         sample_weight: ArrayLike | None = None,
     ) -> SplitConformalRegressor:
         """Fit the point model on the training part and score the calibration part.
@@ -203,6 +219,11 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
             those of the calibration part enter a weighted quantile with the test point's weight
             1 at ``+inf`` (see :func:`conformal.conformal_quantile` for their scale). Not with a
             ``weights`` scheme.
+        X_target : array-like of shape (n_target, n_features), default=None
+            Unlabeled rows of the test distribution, for an unfitted
+            :class:`~conformal.weights.LikelihoodRatioWeights` passed as ``weights``: the
+            likelihood ratio is estimated from the rows given here and those of ``X``,
+            cross-fitted so that no calibration row is weighted by a classifier that saw it.
         sample_weight : array-like of shape (n_samples,), default=None
             Passed to the wrapped model's ``fit`` (its training part's entries); not used in
             calibration.
@@ -227,7 +248,7 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
                 f"conformity_score={score.name!r} needs quantile models; use "
                 "ConformalizedQuantileRegressor for CQR scores."
             )
-        scheme, fixed = self._weight_inputs(calibration_weights, n)
+        weighting = prepare_weighting(self, X, calibration_weights, X_target)
         self.difficulty_estimator_: Any = None
         self.scale_floor_: float | None = None
         self._mondrian = self._resolve_mondrian()
@@ -246,7 +267,13 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
                 )
         else:
             check_sample_count(n, type(self).__name__)
-            train, calibration = split_indices(n, self.calibration_size, self.random_state)
+            train, calibration = split_indices(
+                n,
+                self.calibration_size,
+                self.random_state,
+                shuffle=self.shuffle,
+                positions=weighting.positions,
+            )
             X_train, y_train = take(X, train), target[train]
             self.estimator_ = fit_with_weights(
                 clone(estimator),
@@ -273,57 +300,12 @@ class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
                 " (called on the calibration rows)",
             )
             cells = MondrianCells(self.calibration_groups_, name="mondrian(X)")
-        self.weights_scheme_ = scheme
-        self.calibration_weights_: NDArray[np.float64] | None
-        if scheme is not None:
-            self.calibration_weights_ = scheme.calibration_weights(X_cal, calibration, n)
-        else:
-            self.calibration_weights_ = None if fixed is None else fixed[calibration]
-        if (
-            self.calibration_weights_ is not None
-            and scheme is None
-            and not self.calibration_weights_.any()
-        ):
-            raise ValueError(
-                f"calibration_weights are 0 on all {len(calibration)} calibration rows: with the "
-                "test point weighing 1, every interval would be infinite. Give the calibration "
-                "rows positive weight (for drift, the most recent rows the largest)."
-            )
+        finish_weighting(self, weighting, X_cal, calibration)
         self.calibrator_ = Calibrator(
             self.conformity_scores_, weights=self.calibration_weights_, groups=cells
         )
         self._fit_predictive(score, y_cal, f_cal, scale_cal)
         return self
-
-    def _weight_inputs(
-        self, calibration_weights: ArrayLike | None, n: int
-    ) -> tuple[WeightScheme | None, NDArray[np.float64] | None]:
-        """The weight scheme, or the fixed per-sample weights (checked at fit, every row)."""
-        weights = self.weights
-        if weights is not None and not callable(weights) and not isinstance(weights, WeightScheme):
-            warnings.warn(
-                "an array passed as weights=... is deprecated (data-sized arrays in __init__ "
-                "break clone, cross_val_score and GridSearchCV): pass it to "
-                "fit(X, y, calibration_weights=...), or use a scheme from conformal.weights.",
-                FutureWarning,
-                stacklevel=3,
-            )
-            if calibration_weights is None:
-                values = np.asarray(weights, dtype=np.float64).ravel()
-                if values.shape[0] != n:
-                    raise ValueError(
-                        f"weights has {values.shape[0]} entries but fit got {n} samples; pass "
-                        "one weight per sample given to fit."
-                    )
-                calibration_weights = values
-            weights = None
-        scheme = resolve_weights(weights)
-        if scheme is not None and calibration_weights is not None:
-            raise ValueError(
-                "calibration_weights was given to fit together with a weights scheme; use one "
-                "of them."
-            )
-        return scheme, check_sample_weight(calibration_weights, n, "calibration_weights")
 
     def _fit_predictive(self, score: RegressionScore, y: NDArray, f: Any, scale: Any) -> None:
         """Keep the signed residuals (for residual scores) and their sorted distribution."""

@@ -62,13 +62,16 @@ def test_list_datasets_filters_by_task_and_keeps_the_regression_default():
     assert classification == sorted(CLASSIFICATION)
     assert list_datasets() == regression and len(regression) == 11  # existing callers unchanged
     assert not set(classification) & set(regression)
-    assert list_datasets(task=None) == sorted(regression + classification)
+    timeseries = list_datasets(task="timeseries")
+    assert timeseries == ["co2_weekly", "elec2", "tetouan_power"]
+    assert list_datasets(task=None) == sorted(regression + classification + timeseries)
 
 
 def test_unknown_task_lists_valid_tasks():
     with pytest.raises(
         ValueError,
-        match=r"Unknown task 'clustering'. Valid tasks are \['regression', 'classification'\], "
+        match=r"Unknown task 'clustering'. Valid tasks are \['regression', 'classification', "
+        r"'timeseries'\], "
         r"or None for all datasets.",
     ):
         list_datasets(task="clustering")
@@ -120,3 +123,19 @@ def test_classification_files_ship_as_package_data():
     data = resources.files("conformal.datasets").joinpath("data")
     for name in CLASSIFICATION:
         assert data.joinpath(f"{name}.csv.gz").is_file()
+
+
+def test_timeseries_datasets_follow_the_data_notes():
+    # elec2: nexCP's preparation (Barber et al. 2023) gives 3,444 time points and 4 predictors.
+    X, y = load_dataset("elec2", as_frame=True)
+    assert X.shape == (3444, 4) and y.name == "transfer"
+    assert list(X.columns) == ["nswprice", "nswdemand", "vicprice", "vicdemand"]
+    # The first 17,760 rows (constant transfer) are gone: the target varies.
+    assert np.unique(y).size > 1000
+    X, y = load_dataset("tetouan_power", as_frame=True)
+    assert X.shape == (52416, 5) and not any("Zone" in c for c in X.columns)
+    X, y = load_dataset("co2_weekly", as_frame=True)
+    assert X.shape == (2284 - 59, 1) and np.isfinite(y).all()
+    assert np.all(np.diff(X["years"]) > 0)  # time order, strictly increasing
+    for name in ("co2_weekly", "elec2", "tetouan_power"):
+        assert describe_dataset(name)["task"] == "timeseries"
