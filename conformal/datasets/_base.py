@@ -144,7 +144,8 @@ def describe_dataset(name: str) -> dict[str, str]:
         ``file``, ``rows``, ``columns`` (of the file, target included), ``target``, ``source``,
         ``licence`` and ``note`` from the bundled ``MANIFEST.csv``, plus ``task``
         (``"regression"``, ``"classification"`` or ``"timeseries"``) and ``n_classes`` (the
-        number of classes as a string; empty for the other tasks). Every value is a string, as in the CSV.
+        number of classes as a string; empty for the other tasks). Every value is a string, as
+        in the CSV.
 
     Raises
     ------
