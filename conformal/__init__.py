@@ -10,6 +10,11 @@ from .classification import (
     VennAbersClassifier,
 )
 from .exceptions import ConformalWarning
+from .online import (
+    AdaptiveConformalRegressor,
+    AggregatedAdaptiveConformalRegressor,
+    EnbPIRegressor,
+)
 from .regression import (
     ConformalizedQuantileRegressor,
     ConformalPredictiveDistribution,
@@ -20,12 +25,15 @@ from .regression import (
 )
 
 __all__ = [
+    "AdaptiveConformalRegressor",
+    "AggregatedAdaptiveConformalRegressor",
     "ConformalPredictiveDistribution",
     "ConformalWarning",
     "ConformalizedQuantileRegressor",
     "CrossConformalClassifier",
     "CrossConformalRegressor",
     "CrossConformalizedQuantileRegressor",
+    "EnbPIRegressor",
     "JackknifeAfterBootstrapRegressor",
     "SplitConformalClassifier",
     "SplitConformalRegressor",

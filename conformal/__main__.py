@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                 f"methods: {', '.join(list_methods())} "
                 f"(default: {', '.join(list_methods(default_only=True))})",
                 "example: python -m conformal benchmark --datasets yacht concrete --seeds 5",
+                "example: python -m conformal benchmark --task timeseries",
                 _EXIT_RULE,
             )
         ),
@@ -102,6 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         default=["all"],
         help="bundled datasets to run, or 'all' (default: all)",
+    )
+    bench.add_argument(
+        "--task",
+        choices=list(TASK_METRICS),
+        default=None,
+        help=(
+            "run one task: its default methods (all of its methods when none is a default), "
+            "unless --methods names others of the same task, on all of its datasets unless "
+            "--datasets names some; e.g. --task timeseries"
+        ),
     )
     bench.add_argument(
         "--methods",
@@ -209,8 +220,12 @@ def _markdown(
         "rows given to `fit` (training plus calibration); `normalized_width` is the mean width "
         "over the standard deviation of the test targets; for prediction sets, "
         "`class_coverage_gap` is the mean over classes of |coverage within the class - level| "
-        "and `worst_class_coverage` the smallest class coverage; times are wall-clock seconds "
-        "and depend on the machine and its load at the time of the run.",
+        "and `worst_class_coverage` the smallest class coverage. Time series are split in time "
+        "order (the last part, at most 2,000 points, is the test period, the same for every "
+        "seed) and walked forward: online methods predict each point then learn it "
+        "(`partial_fit`), static ones are refitted before each tenth of the test period; "
+        "`worst_window_coverage` is the smallest coverage over those tenths. Times are "
+        "wall-clock seconds and depend on the machine and its load at the time of the run.",
         "",
         f"Wall time {seconds:.0f} s on {os.cpu_count()} cores; conformal {__version__}, "
         f"scikit-learn {sklearn.__version__}, numpy {numpy.__version__}, Python "
@@ -301,9 +316,21 @@ def _benchmark(args: argparse.Namespace) -> int:
         "all": all_methods,
         **{task: [m for m in all_methods if get_method(m).task == task] for task in TASK_METRICS},
     }
+    if args.task is not None:
+        of_task = [m for m in all_methods if get_method(m).task == args.task]
+        method_keywords["default"] = [m for m in of_task if get_method(m).default] or of_task
+        method_keywords["all"] = of_task
     methods = _choose(args.methods, all_methods, method_keywords, "method")
     if isinstance(methods, str):
         parser.error(methods)  # exits with status 2
+    if args.task is not None:
+        others = [m for m in methods if get_method(m).task != args.task]
+        if others:
+            parser.error(
+                f"--task {args.task} runs {args.task} methods; {', '.join(map(repr, others))} "
+                f"{'is' if len(others) == 1 else 'are'} not. Methods for {args.task} datasets: "
+                f"{_methods_for(args.task)}"
+            )
     # 'all' datasets: every bundled dataset of the chosen methods' tasks.
     method_tasks = {get_method(m).task for m in methods}
     datasets = _choose(

@@ -390,3 +390,54 @@ def test_make_benchmark_writes_into_an_ignored_folder():
     assert any(
         fnmatch(folder, p.strip("/")) or fnmatch(folder + "/", p.lstrip("/")) for p in patterns
     ), (folder, patterns)
+
+
+def test_task_timeseries_walks_forward_in_time_order(tmp_path, capsys):
+    out = tmp_path / "ts"
+    argv = ["benchmark", "--task", "timeseries", "--datasets", "co2_weekly", "--seeds", "2",
+            "--out", str(out), "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    header, rows = _read(out / "raw.csv")
+    assert "worst_window_coverage" in header
+    methods = {row["method"] for row in rows}
+    assert {"split-ordered", "nexcp"} <= methods
+    assert all(row["method"] in list_methods() for row in rows)
+    # The test period is the last 20% of the rows in time order: the same for every seed.
+    assert {(row["n_train"], row["n_test"]) for row in rows} == {("1780", "445")}
+    for row in rows:
+        assert float(row["worst_window_coverage"]) <= float(row["coverage"])
+    assert "worst_window_coverage" in (out / "summary.md").read_text()
+
+
+def test_task_with_a_method_of_another_task_is_an_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["benchmark", "--task", "timeseries", "--methods", "split-absolute"])
+    assert info.value.code == 2
+    assert re.search(
+        r"--task timeseries runs timeseries methods; 'split-absolute' is not\. Methods for "
+        r"timeseries datasets: split-ordered",
+        capsys.readouterr().err,
+    )
+
+
+def test_sequential_evaluation_refits_static_methods_on_the_rows_seen():
+    import numpy as np
+
+    from conformal.benchmark._runner import _evaluate_sequential
+
+    class Recorder:
+        def __init__(self):
+            self.sizes = []
+
+        def fit(self, X, y):
+            self.sizes.append(len(y))
+            return self
+
+        def predict_interval(self, X, confidence_level):
+            return np.tile([-np.inf, np.inf], (len(X), 1))
+
+    recorder = Recorder()
+    X, y = np.arange(120.0)[:, None], np.arange(120.0)
+    scores = _evaluate_sequential(recorder, X[:100], y[:100], X[100:], y[100:], 0.9)
+    assert recorder.sizes == [100, 102, 104, 106, 108, 110, 112, 114, 116, 118]
+    assert scores["coverage"] == 1.0 and scores["worst_window_coverage"] == 1.0

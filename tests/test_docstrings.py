@@ -19,6 +19,7 @@ PUBLIC_MODULES = (
     "conformal",
     "conformal.calibration",
     "conformal.weights",
+    "conformal.online",
     "conformal.metrics",
     "conformal.scores",
     "conformal.datasets",

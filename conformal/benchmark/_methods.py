@@ -5,9 +5,11 @@ This is the file a new method family touches. Each method is one decorated facto
 ``confidence_level`` as the second argument) when the estimator's ``fit`` depends on the
 target level. Registration order is the order of ``list_methods()`` and of the result tables.
 
-Every base model is a scikit-learn histogram gradient boosting model with its defaults (100
-boosting iterations). Its ``random_state`` is set too, because it draws a validation split for
-early stopping on data sets of more than 10,000 rows.
+Every base model of the regression and classification tasks is a scikit-learn histogram
+gradient boosting model with its defaults (100 boosting iterations). Its ``random_state`` is set
+too, because it draws a validation split for early stopping on data sets of more than 10,000
+rows. The time-series methods wrap least squares (``LinearRegression``), as the experiments of
+Barber et al. (2023) and Gibbs and Candes (2021) do, so that they differ only in calibration.
 """
 
 from __future__ import annotations
@@ -15,8 +17,14 @@ from __future__ import annotations
 from typing import Any
 
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LinearRegression
 
 from ..classification import CrossConformalClassifier, SplitConformalClassifier
+from ..online import (
+    AdaptiveConformalRegressor,
+    AggregatedAdaptiveConformalRegressor,
+    EnbPIRegressor,
+)
 from ..regression import (
     ConformalizedQuantileRegressor,
     CrossConformalizedQuantileRegressor,
@@ -25,6 +33,7 @@ from ..regression import (
     SplitConformalRegressor,
 )
 from ..scores import NormalizedScore
+from ..weights import ExponentialDecayWeights
 from ._registry import register_method
 
 
@@ -217,4 +226,74 @@ def _split_lac_class_conditional(random_state: int) -> SplitConformalClassifier:
 def _cross_lac(random_state: int) -> CrossConformalClassifier:
     return CrossConformalClassifier(
         HistGradientBoostingClassifier(random_state=random_state), random_state=random_state
+    )
+
+
+# Time series ---------------------------------------------------------------------------------
+
+
+@register_method(
+    "split-ordered",
+    task="timeseries",
+    description=(
+        "split CP on time-ordered data (shuffle=False: the most recent 30% calibrate), least "
+        "squares, unweighted"
+    ),
+)
+def _split_ordered(random_state: int) -> SplitConformalRegressor:
+    return SplitConformalRegressor(LinearRegression(), shuffle=False, random_state=random_state)
+
+
+@register_method(
+    "nexcp",
+    task="timeseries",
+    description=(
+        "nexCP (Barber et al. 2023): split CP with ExponentialDecayWeights(0.99), the most "
+        "recent 30% calibrate, least squares"
+    ),
+)
+def _nexcp(random_state: int) -> SplitConformalRegressor:
+    return SplitConformalRegressor(
+        LinearRegression(),
+        shuffle=False,
+        weights=ExponentialDecayWeights(0.99),
+        random_state=random_state,
+    )
+
+
+@register_method(
+    "aci",
+    task="timeseries",
+    description=(
+        "ACI (Gibbs and Candes 2021), gamma=0.005, least squares refitted every 200 steps on "
+        "the rows seen; the most recent 30% of the fit rows calibrate, every new score joins"
+    ),
+)
+def _aci(random_state: int) -> AdaptiveConformalRegressor:
+    return AdaptiveConformalRegressor(LinearRegression(), gamma=0.005, refit_every=200)
+
+
+@register_method(
+    "agaci",
+    task="timeseries",
+    description=(
+        "AgACI (Zaffran et al. 2022): ACI experts over 19 values of gamma aggregated by BOA, "
+        "least squares refitted every 200 steps"
+    ),
+)
+def _agaci(random_state: int) -> AggregatedAdaptiveConformalRegressor:
+    return AggregatedAdaptiveConformalRegressor(LinearRegression(), refit_every=200)
+
+
+@register_method(
+    "enbpi",
+    task="timeseries",
+    description=(
+        "EnbPI (Xu and Xie 2021): 20 least-squares models on non-overlapping block bootstrap "
+        "samples (blocks of 24 rows), leave-one-out residuals sliding forward, never refitted"
+    ),
+)
+def _enbpi(random_state: int) -> EnbPIRegressor:
+    return EnbPIRegressor(
+        LinearRegression(), n_resamplings=20, block_length=24, random_state=random_state
     )

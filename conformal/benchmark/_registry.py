@@ -88,9 +88,11 @@ def register_method(
         ``factory(random_state) -> estimator``. ``None`` returns a decorator taking it.
     description : str, default=""
         One line for reports.
-    task : {"regression", "classification"}, default="regression"
+    task : {"regression", "classification", "timeseries"}, default="regression"
         Kind of data the method runs on (a key of :data:`TASK_METRICS`): a method only runs on
-        datasets of its task.
+        datasets of its task. A time-series method is a regressor walked forward through the
+        test period: with ``partial_fit`` it learns each outcome after predicting it, without
+        it is refitted on the rows seen before each tenth of the period.
     default : bool, default=False
         Whether the method is in the default set.
     needs_level : bool, default=False

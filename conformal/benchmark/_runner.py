@@ -22,6 +22,7 @@ from ..metrics import (
     set_coverage,
 )
 from ._registry import Factory, Method, get_method, list_methods
+from ._tables import TASK_METRICS
 
 
 def _predict_intervals(estimator: Any, X: Any, confidence_level: float) -> np.ndarray:
@@ -86,6 +87,8 @@ def _evaluate(
     confidence_level: float,
 ) -> dict[str, Any]:
     """Fit, predict and score one estimator: the measurements of one row, timings last."""
+    if task == "timeseries":
+        return _evaluate_sequential(estimator, X_fit, y_fit, X_test, y_test, confidence_level)
     evaluator = _EVALUATORS[task]
     start = time.perf_counter()
     estimator.fit(X_fit, y_fit)
@@ -97,6 +100,66 @@ def _evaluate(
         "fit_seconds": fitted - start,
         "predict_seconds": predicted - fitted,
     }
+
+
+#: Time points of a time-series test period at most: the online methods update after each one.
+MAX_SEQUENTIAL_TEST = 2000
+#: Windows of the test period for ``worst_window_coverage``, and refits of the static methods.
+N_WINDOWS = 10
+
+
+def _sequential_split(
+    X: Any, y: np.ndarray, test_size: float
+) -> tuple[Any, Any, np.ndarray, np.ndarray]:
+    """Time-ordered data: the last ``test_size`` of the rows (at most
+    :data:`MAX_SEQUENTIAL_TEST`) are the test period; never shuffled."""
+    n_test = min(int(np.ceil(test_size * len(y))), MAX_SEQUENTIAL_TEST)
+    split = len(y) - n_test
+    return X[:split], X[split:], y[:split], y[split:]
+
+
+def _evaluate_sequential(
+    estimator: Any,
+    X_fit: Any,
+    y_fit: np.ndarray,
+    X_test: Any,
+    y_test: np.ndarray,
+    confidence_level: float,
+) -> dict[str, Any]:
+    """Walk forward through the test period, as a deployed model would.
+
+    An online estimator (with ``partial_fit``) predicts each time point's interval and then
+    learns its outcome, one point at a time. A static estimator predicts the test period in
+    :data:`N_WINDOWS` consecutive blocks and is refitted on every row seen before each block.
+    ``worst_window_coverage`` is the smallest coverage over those blocks: drift shows there.
+    """
+    start = time.perf_counter()
+    estimator.fit(X_fit, y_fit)
+    fitted = time.perf_counter()
+    n = len(y_test)
+    intervals = np.empty((n, 2))
+    if hasattr(estimator, "partial_fit"):
+        for t in range(n):
+            intervals[t] = estimator.predict_interval(X_test[t : t + 1], confidence_level)[0]
+            estimator.partial_fit(X_test[t : t + 1], y_test[t : t + 1])
+    else:
+        for block in np.array_split(np.arange(n), N_WINDOWS):
+            if block.size == 0:
+                continue
+            if block[0] > 0:
+                seen = block[0]
+                estimator.fit(
+                    np.concatenate([X_fit, X_test[:seen]]),
+                    np.concatenate([y_fit, y_test[:seen]]),
+                )
+            intervals[block] = estimator.predict_interval(X_test[block], confidence_level)
+    predicted = time.perf_counter()
+    scores = _score_intervals(estimator, y_test, intervals, confidence_level)
+    inside = (intervals[:, 0] <= y_test) & (y_test <= intervals[:, 1])
+    scores["worst_window_coverage"] = min(
+        float(inside[block].mean()) for block in np.array_split(np.arange(n), N_WINDOWS)
+    )
+    return {**scores, "fit_seconds": fitted - start, "predict_seconds": predicted - fitted}
 
 
 def _resolve_datasets(datasets: Any, tasks: set[str]) -> dict[str, tuple[Any, str | None]]:
@@ -187,9 +250,12 @@ def run_benchmark(
 
     For every seed the dataset is split into a fit part and a test part
     (``train_test_split(test_size=test_size, random_state=seed)``, stratified by class for
-    classification); the method's factory builds the estimator with ``random_state=seed``, so
-    the estimator's own training/calibration split of the fit part uses the same seed. All
-    methods see the same split for a given seed.
+    classification; for time series the last ``test_size`` of the rows, at most 2,000, in time
+    order, the same for every seed, walked forward: online methods predict each point and
+    then ``partial_fit`` its outcome, static ones are refitted on all rows seen before each
+    tenth of the test period); the method's factory builds the estimator with
+    ``random_state=seed``, so the estimator's own training/calibration split of the fit part
+    uses the same seed. All methods see the same split for a given seed.
 
     A *unit* is one (dataset, method, seed). The warnings a unit raises are printed to stderr
     (through tqdm when the progress bar runs, so the bar stays intact) as one line each,
@@ -254,7 +320,7 @@ def run_benchmark(
         raise ValueError("seeds must give at least one seed; got none.")
     chosen = _resolve_methods(methods)
     for method in chosen:
-        if method.task not in _EVALUATORS:
+        if method.task not in TASK_METRICS:
             raise ValueError(f"Method {method.name!r} has unknown task {method.task!r}.")
     loaders = _resolve_datasets(datasets, {m.task for m in chosen})
     # Each dataset runs the methods of its task (all methods on data passed in by the caller).
@@ -281,9 +347,12 @@ def run_benchmark(
             y = np.asarray(y) if task == "classification" else np.asarray(y, dtype=np.float64)
             stratify = y if task == "classification" else None
             for seed in seed_list:
-                X_fit, X_test, y_fit, y_test = train_test_split(
-                    X, y, test_size=test_size, random_state=seed, stratify=stratify
-                )
+                if task == "timeseries":
+                    X_fit, X_test, y_fit, y_test = _sequential_split(X, y, test_size)
+                else:
+                    X_fit, X_test, y_fit, y_test = train_test_split(
+                        X, y, test_size=test_size, random_state=seed, stratify=stratify
+                    )
                 for method in pairs[dataset]:
                     if bar is not None:
                         bar.set_postfix_str(f"{dataset} {method.name} seed={seed}")

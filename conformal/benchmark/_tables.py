@@ -28,6 +28,13 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
         "worst_class_coverage",
         *_TIMINGS,
     ),
+    "timeseries": (
+        "coverage",
+        "mean_width",
+        "normalized_width",
+        "worst_window_coverage",
+        *_TIMINGS,
+    ),
 }
 #: Every measurement of every task, each once, in first-seen order.
 METRICS = tuple(dict.fromkeys(m for metrics in TASK_METRICS.values() for m in metrics))
