@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
@@ -13,11 +14,14 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_flag, check_sample_count, is_frozen, split_indices, take
+from .._weighting import finish_weighting, prepare_weighting
 from ..base import fit_with_weights
 from ..calibration import Calibrator, Level, MondrianCells, TestContext, plain
 from ..calibration._cells import check_labels
-from ..exceptions import warn_conformal
+from ..calibration._weights import weight_factor
+from ..exceptions import ConformalWarning, warn_conformal
 from ..scores import ClassificationScore, get_classification_score
+from ..weights import WeightScheme
 from ._base import (
     CALIBRATION_U,
     SMOOTHING_U,
@@ -86,12 +90,29 @@ class SplitConformalClassifier(BaseConformalClassifier):
     calibration_size : float or int, default=0.3
         Fraction (or number) of the samples held out for calibration. Ignored with a frozen
         estimator.
+    shuffle : bool, default=True
+        Draw the calibration part at random (``random_state``). ``False`` for time-ordered data:
+        the most recent ``calibration_size`` rows calibrate and the older ones train (the time
+        order is the row order, or the ``time`` column of a drift weight scheme). A random split
+        of a time series calibrates on the past and the future of the training rows, which
+        hides drift.
+    weights : WeightScheme, callable or None, default=None
+        Non-exchangeable calibration (see :mod:`conformal.weights`): a scheme such as
+        ``ExponentialDecayWeights(0.99)`` (drift, Barber et al. 2023; the test point weighs 1),
+        or a likelihood ratio ``w(X) -> (n,)`` evaluated on the calibration rows and on each
+        test row (covariate shift, Tibshirani et al. 2019; the thresholds then differ from one
+        test row to the next). Weights of your own, one per sample, go to
+        ``fit(X, y, calibration_weights=...)``. With ``class_conditional`` or ``mondrian``, each
+        cell's threshold is the weighted quantile of that cell's scores. The guarantee holds up
+        to the coverage gap of Barber et al. (2023), Theorem 2 (exactly, for the true
+        likelihood ratio). The RAPS tuning slice is not weighted (any tuning on held-out rows
+        keeps the guarantee).
     random_state : int, Generator, RandomState or None, default=None
         Controls the training/calibration split and every random draw: the uniform ``u`` of
         randomized scores (one per calibration point, and one per test row: the ``i``-th row of
         ``X`` gets the ``i``-th draw of a stream fixed at fit, so the same ``X`` gives the same
-        sets), the RAPS tuning slice and smoothed p-values. The generator you pass is not
-        advanced.
+        sets), the RAPS tuning slice, smoothed p-values and the cross-fitting of an unfitted
+        ``LikelihoodRatioWeights``. The generator you pass is not advanced.
     groups : callable, default=None
         The old name of ``mondrian`` (kept one release, with a FutureWarning). CV groups for a
         group splitter are not this: they go to :class:`CrossConformalClassifier`'s ``fit``.
@@ -111,9 +132,19 @@ class SplitConformalClassifier(BaseConformalClassifier):
         Labels of the calibration points.
     calibration_groups_ : ndarray of shape (n_calibration,) or None
         Mondrian labels of the calibration points (``mondrian(X)``).
+    calibration_weights_ : ndarray of shape (n_calibration,) or None
+        Weights of the calibration points (aligned with ``conformity_scores_``).
+    weights_scheme_ : WeightScheme or None
+        The scheme behind ``weights`` (a callable is wrapped in ``CallableWeights``; an
+        unfitted ``LikelihoodRatioWeights`` is a fitted copy, cross-fitted on ``X`` and
+        ``X_target``).
+    effective_sample_size_ : float
+        ``(sum w)^2 / sum w^2`` of the calibration weights (the number of calibration points
+        when unweighted). A :class:`~conformal.ConformalWarning` at ``fit`` when it is smaller
+        than the fitted level needs.
     calibrator_ : Calibrator
-        The calibration scores, sorted on first use, with their Mondrian cells (by class, by
-        group or by (group, class) pair; ``None`` for marginal calibration).
+        The calibration scores, sorted on first use, with their weights and Mondrian cells (by
+        class, by group or by (group, class) pair; ``None`` for marginal calibration).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` has string column names.
@@ -159,6 +190,8 @@ class SplitConformalClassifier(BaseConformalClassifier):
             Interval(Integral, 1, None, closed="left"),
         ],
         "groups": [callable, None],
+        "shuffle": ["boolean"],
+        "weights": [WeightScheme, callable, None],
     }
 
     def __init__(
@@ -171,6 +204,8 @@ class SplitConformalClassifier(BaseConformalClassifier):
         mondrian: Callable[[Any], ArrayLike] | None = None,
         allow_empty: bool = True,
         calibration_size: float = 0.3,
+        shuffle: bool = True,
+        weights: Any = None,
         random_state: Any = None,
         groups: Callable[[Any], ArrayLike] | None = None,
     ) -> None:
@@ -181,13 +216,21 @@ class SplitConformalClassifier(BaseConformalClassifier):
         self.mondrian = mondrian
         self.allow_empty = allow_empty
         self.calibration_size = calibration_size
+        self.shuffle = shuffle
+        self.weights = weights
         self.random_state = random_state
         self.groups = groups
 
     # ------------------------------------------------------------------------ fit
 
     def fit(
-        self, X: ArrayLike, y: ArrayLike, *, sample_weight: ArrayLike | None = None
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        calibration_weights: ArrayLike | None = None,
+        X_target: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
     ) -> SplitConformalClassifier:
         """Fit the model on the training part and score the calibration part.
 
@@ -197,6 +240,16 @@ class SplitConformalClassifier(BaseConformalClassifier):
             Passed to the wrapped estimator as given (DataFrames keep their columns).
         y : array-like of shape (n_samples,)
             Class labels (ints, strings, bools; no missing values).
+        calibration_weights : array-like of shape (n_samples,), default=None
+            Fixed non-negative weights of the samples (e.g. ``rho ** age`` for data that drift);
+            those of the calibration part enter a weighted quantile with the test point's weight
+            1 at ``+inf`` (see :func:`conformal.conformal_quantile` for their scale). Not with a
+            ``weights`` scheme.
+        X_target : array-like of shape (n_target, n_features), default=None
+            Unlabeled rows of the test distribution, for an unfitted
+            :class:`~conformal.weights.LikelihoodRatioWeights` passed as ``weights``: the
+            likelihood ratio is estimated from the rows given here and those of ``X``,
+            cross-fitted so that no calibration row is weighted by a classifier that saw it.
         sample_weight : array-like of shape (n_samples,), default=None
             Passed to the wrapped model's ``fit`` (its training part's entries); not used in
             calibration. An error if the model's ``fit`` does not accept it, or with a
@@ -205,6 +258,15 @@ class SplitConformalClassifier(BaseConformalClassifier):
         Returns
         -------
         self : SplitConformalClassifier
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For bad parameters or inputs, naming them (e.g. ``calibration_weights`` that are
+            not one finite non-negative number per sample, or that weigh every calibration row
+            0; ``calibration_weights`` together with a ``weights`` scheme; ``X_target`` without
+            a scheme that learns from it).
         """
         X, labels, sample_weight = self._fit_prologue(X, y, check_class_labels, sample_weight)
         self._check_estimator_kind(self._resolve_estimator())
@@ -212,6 +274,7 @@ class SplitConformalClassifier(BaseConformalClassifier):
         owner = type(self).__name__
         levels, _ = self._levels(None)
         score = get_classification_score(self.conformity_score, param="conformity_score")
+        weighting = prepare_weighting(self, X, calibration_weights, X_target)
         self._mondrian = self._resolve_mondrian()
         estimator = self._resolve_estimator()
         self._seed_streams()
@@ -224,7 +287,13 @@ class SplitConformalClassifier(BaseConformalClassifier):
             check_sample_count(n, owner)
             self.classes_ = np.unique(labels)
             seed = int(self._rng(SPLIT).integers(2**31 - 1))
-            train, calibration = split_indices(n, self.calibration_size, seed)
+            train, calibration = split_indices(
+                n,
+                self.calibration_size,
+                seed,
+                shuffle=self.shuffle,
+                positions=weighting.positions,
+            )
             weights = None if sample_weight is None else sample_weight[train]
             self.estimator_ = fit_with_weights(
                 clone(estimator), take(X, train), labels[train], weights
@@ -253,6 +322,8 @@ class SplitConformalClassifier(BaseConformalClassifier):
                 "mondrian(X)",
                 " (called on the calibration rows)",
             )
+        # after the RAPS tuning split: the weights of the rows that calibrate, in their order
+        finish_weighting(self, weighting, X_cal, calibration)
         self._build_calibrator()
         self._warn_missing_classes()
         return self
@@ -332,7 +403,12 @@ class SplitConformalClassifier(BaseConformalClassifier):
                 categories=np.arange(n_classes),
             )
         outcome = "full prediction sets" if cells is None else "infinite thresholds"
-        self.calibrator_ = Calibrator(self.conformity_scores_, groups=cells, outcome=outcome)
+        self.calibrator_ = Calibrator(
+            self.conformity_scores_,
+            weights=self.calibration_weights_,
+            groups=cells,
+            outcome=outcome,
+        )
 
     def _full_meaning(self) -> str:
         """What an infinite (or maximal) threshold means for the prediction sets."""
@@ -343,16 +419,18 @@ class SplitConformalClassifier(BaseConformalClassifier):
             return "their prediction sets are full"
         return "every prediction set holds every class"
 
-    def _test_cells(self, X: Any, n: int) -> tuple[NDArray[np.int64] | None, NDArray | None]:
+    def _test_cells(
+        self, test: TestContext, n: int
+    ) -> tuple[NDArray[np.int64] | None, NDArray | None]:
         """Cell code of each test row and class, ``(n or 1, K)`` (``-1``: a group never
         calibrated, with a warning), or ``None`` for marginal calibration; and the mask of the
-        cells used (``None``: all)."""
+        cells used (``None``: all). ``test`` is the test rows' context (their groups)."""
         n_classes = self.classes_.shape[0]
         if self.calibrator_.cells is None:
             return None, None
         if self._group_cells is None:  # by class only: the same cells for every row
             return np.arange(n_classes, dtype=np.int64)[np.newaxis, :], None
-        group_codes = self._group_cells.lookup(self._test_context(X).groups)  # type: ignore[arg-type]
+        group_codes = self._group_cells.lookup(test.groups)  # type: ignore[arg-type]
         cells = group_codes[:, np.newaxis]
         if self.class_conditional:
             classes = np.arange(n_classes, dtype=np.int64)[np.newaxis, :]
@@ -403,13 +481,18 @@ class SplitConformalClassifier(BaseConformalClassifier):
         sets : ndarray of bool of shape (n_samples, n_classes) or (n_samples, n_levels, n_classes)
             ``sets[i, ..., k]`` is ``True`` when ``classes_[k]`` is in the set of row ``i``; a
             sequence of levels adds the middle axis. Full sets (with a
-            :class:`~conformal.ConformalWarning`) when the calibration set is too small, or
-            when the threshold is the largest value the score can take.
+            :class:`~conformal.ConformalWarning`) when the calibration set is too small (or,
+            weighted, too light; or a test row's own weight too large), or when the threshold
+            is the largest value the score can take.
         """
         X, levels, scalar = self._predict_prologue(X, confidence_level)
         proba, _, u = self._test_scores(X)
-        cells, used = self._test_cells(X, proba.shape[0])
-        threshold = self._thresholds(levels, cells, used)
+        test = self._test_context(X)
+        cells, used = self._test_cells(test, proba.shape[0])
+        if self.calibration_weights_ is None:
+            threshold = self._thresholds(levels, cells, used)
+        else:
+            threshold = self._weighted_thresholds(levels, cells, used, test.weights)
         sets = self.score_.predict_set(proba, threshold, u)
         if not self.allow_empty:
             sets = self._fill_empty(sets, proba)
@@ -431,6 +514,116 @@ class SplitConformalClassifier(BaseConformalClassifier):
         table = np.vstack([table, np.full((1, len(levels)), np.inf)])  # row -1: unseen group
         return np.transpose(table[cells], (0, 2, 1))
 
+    def _weighted_thresholds(
+        self,
+        levels: list[Level],
+        cells: NDArray[np.int64] | None,
+        used: NDArray | None,
+        test_weights: Floats | None,
+    ) -> Floats:
+        """Weighted thresholds: ``(L,)`` marginal with fixed weights (the test point weighs 1);
+        ``(m, L)`` with a weight per test row (marginal, or by group only); ``(1 or m, L, K)``
+        per row, level and class with class or group cells.
+
+        Every threshold is a binary search in the cell's scores and running weight sums,
+        sorted once by the calibrator (O(log n) per test row, level and cell). A test row meets
+        a different cell for each class under class-conditional calibration: its weight is
+        repeated for each (row, class) pair, all answered in one call. The calibrator's own
+        warnings speak of intervals and of weight totals of the whole set; they are replaced
+        by one warning in terms of sets and cells.
+        """
+        calibrator = self.calibrator_
+        n_levels = len(levels)
+        per_row = test_weights is not None
+        flat: NDArray[np.int64] | None = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConformalWarning)
+            if cells is None:
+                context = TestContext(weights=test_weights)
+                out = calibrator.threshold(levels, test=context)
+                infinite = np.isinf(out).reshape(-1, n_levels)
+            elif not per_row:  # one threshold per cell, the test point weighing 1
+                assert calibrator.cells is not None
+                n_cells = calibrator.cells.n_cells
+                wanted = np.arange(n_cells) if used is None else np.flatnonzero(used)
+                table = np.full((n_cells + 1, n_levels), np.inf)  # row -1: unseen group
+                if wanted.size:
+                    found = calibrator.threshold(levels, test=TestContext(groups=wanted))
+                    table[wanted] = found
+                infinite = np.zeros((n_cells, n_levels), dtype=bool)
+                infinite[wanted] = np.isinf(table[wanted])
+                out = np.transpose(table[cells], (0, 2, 1))
+            else:
+                assert calibrator.cells is not None and test_weights is not None
+                m = test_weights.shape[0]
+                flat = np.broadcast_to(cells, (m, cells.shape[1]))
+                if not self.class_conditional:  # by group only: one cell per row
+                    flat = flat[:, :1]
+                k = flat.shape[1]
+                repeated = np.repeat(test_weights, k)
+                labels = flat.ravel().copy()
+                # a cell without calibration mass has no weighted quantile: infinite threshold
+                # (the calibrator refuses a zero test weight there)
+                mass = np.bincount(
+                    calibrator.cells.codes,
+                    weights=self.calibration_weights_,
+                    minlength=calibrator.cells.n_cells,
+                )
+                labels[(labels >= 0) & (mass[np.maximum(labels, 0)] <= 0.0)] = -1
+                found = calibrator.threshold(
+                    levels, test=TestContext(weights=repeated, groups=labels)
+                )
+                out = np.transpose(found.reshape(m, k, n_levels), (0, 2, 1))
+                # (m, L): rows with an infinite threshold (unseen groups were warned about)
+                seen = (flat >= 0)[..., np.newaxis]
+                infinite = np.asarray((np.isinf(found).reshape(m, k, n_levels) & seen).any(axis=1))
+        self._warn_weighted_infinite(infinite, levels, per_row, cells is not None)
+        if cells is None or per_row:  # levels on the last axis
+            by_level = np.moveaxis(out, 1, -1) if out.ndim == 3 else out
+            self._warn_full_sets(by_level, levels, meaning=self._full_meaning())
+        else:
+            assert calibrator.cells is not None
+            self._warn_full_sets(
+                table[:-1], levels, calibrator.cells, used, meaning=self._full_meaning()
+            )
+        return out
+
+    def _warn_weighted_infinite(
+        self, infinite: NDArray[np.bool_], levels: list[Level], per_row: bool, by_cell: bool
+    ) -> None:
+        """One warning about infinite weighted thresholds: the levels, and the test rows (a
+        weight per test row) or the cells (fixed weights) they concern."""
+        if not infinite.any():
+            return
+        named = ", ".join(f"{float(lv):g}" for j, lv in enumerate(levels) if infinite[:, j].any())
+        if per_row:
+            rows, m = int(infinite.any(axis=1).sum()), infinite.shape[0]
+            outcome = (
+                "the classes concerned are in their prediction sets"
+                if self.class_conditional
+                else "their prediction sets are full"
+            )
+            warn_conformal(
+                f"for {rows} of {m} test row{'s' if m != 1 else ''}, the calibration weights"
+                f"{' of a cell' if by_cell else ''} are too light for the test row's own weight "
+                f"at confidence_level={named}: their thresholds are infinite and {outcome} "
+                "(add calibration data, lower the level, or check the weights' ratio w(x))"
+            )
+            return
+        where = ""
+        if by_cell:
+            assert self.calibrator_.cells is not None
+            listed = np.flatnonzero(infinite.any(axis=1))
+            where = " of " + ", ".join(self.calibrator_.cells.describe(int(c)) for c in listed[:5])
+            where += f" (and {len(listed) - 5} more)" if len(listed) > 5 else ""
+        warn_conformal(
+            f"the weighted threshold{where} at confidence_level={named} is infinite: "
+            f"{self._full_meaning()}. With the test point weighing 1, a level needs calibration "
+            "weights totalling at least level / (1 - level) (as many unit-weight points; weights "
+            "above 1 are divided by the largest); add calibration data, decay the weights more "
+            "slowly, or lower the level."
+        )
+
     def predict_pvalues(self, X: ArrayLike, *, smoothed: bool = False) -> Floats:
         """Conformal p-values of every class.
 
@@ -442,6 +635,12 @@ class SplitConformalClassifier(BaseConformalClassifier):
         and ``predict_set`` at level ``1 - a`` is ``{y : p(y) > a}`` (non-smoothed).
         Computed by :meth:`conformal.calibration.Calibrator.pvalues`: binary search in the
         scores sorted once, without a test x calibration matrix.
+
+        Weighted (``weights`` or ``calibration_weights``), counts become sums of the
+        calibration weights and the test point's own mass is its weight (1 for fixed weights,
+        on the scale of the thresholds: weights above 1 divided by the largest), so that
+        ``predict_set`` is still ``{y : p(y) > a}``. A cell without calibration mass gives
+        p-value 1 (``u`` smoothed).
 
         Parameters
         ----------
@@ -457,7 +656,23 @@ class SplitConformalClassifier(BaseConformalClassifier):
         check_is_fitted(self)
         X = self._check_features(X, reset=False)
         _, scores, _ = self._test_scores(X)
-        cells, _ = self._test_cells(X, scores.shape[0])
+        context = self._test_context(X)
+        m = scores.shape[0]
+        cells, _ = self._test_cells(context, m)
         u = self._uniform(SMOOTHING_U, scores.shape) if smoothed else None
-        test = None if cells is None else TestContext(groups=cells)
-        return self.calibrator_.pvalues(scores, test=test, smoothed=smoothed, u=u)
+        weights = self.calibration_weights_
+        if weights is None:
+            test = None if cells is None else TestContext(groups=cells)
+            return self.calibrator_.pvalues(scores, test=test, smoothed=smoothed, u=u)
+        if context.weights is None:  # fixed weights: the test point weighs 1 on their scale
+            mass = np.full(m, weight_factor(weights, None))
+        else:
+            mass = np.asarray(context.weights, dtype=np.float64)
+        # marginal: the calibrator broadcasts the masses against the (m, K) scores as given
+        test = TestContext(weights=mass[:, np.newaxis] if cells is None else mass, groups=cells)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pvalues = self.calibrator_.pvalues(scores, test=test, smoothed=smoothed, u=u)
+        empty = np.isnan(pvalues)  # no calibration mass and a test weight of 0
+        if empty.any():
+            pvalues[empty] = 1.0 if u is None else u[empty]
+        return pvalues

@@ -18,9 +18,11 @@ from .._validation import (
     split_indices,
     take,
 )
+from .._weighting import finish_weighting, prepare_weighting
 from ..base import fit_with_weights
 from ..calibration import Calibrator, Level
 from ..scores import CQRAsymmetricScore, CQRScore
+from ..weights import WeightScheme
 from ._base import BaseConformalRegressor
 from ._quantile_models import (
     FittedLevelsMixin,
@@ -69,9 +71,23 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
         ``True``: one score ``max(lo - y, y - hi)`` at level ``1 - a``. ``False``: each side
         calibrated separately at level ``1 - a/2`` (controls each tail; slightly wider).
     calibration_size : float or int, default=0.3
-        Fraction (or number) of samples held out for calibration.
+        Fraction (or number) of samples held out for calibration. Ignored with frozen models.
+    shuffle : bool, default=True
+        Draw the calibration part at random (``random_state``). ``False`` for time-ordered data:
+        the most recent ``calibration_size`` rows calibrate and the older ones train (the time
+        order is the row order, or the ``time`` column of a drift weight scheme). A random split
+        of a time series calibrates on the past and the future of the training rows, which
+        hides drift.
+    weights : WeightScheme, callable or None, default=None
+        Non-exchangeable calibration (see :mod:`conformal.weights`): a scheme such as
+        ``ExponentialDecayWeights(0.99)`` (drift, Barber et al. 2023; the test point weighs 1),
+        or a likelihood ratio ``w(X) -> (n,)`` evaluated on the calibration rows and on each
+        test row (covariate shift, Tibshirani et al. 2019). Weights of your own, one per sample,
+        go to ``fit(X, y, calibration_weights=...)``. The guarantee holds up to the coverage gap
+        of Barber et al. (2023), Theorem 2 (exactly, for the true likelihood ratio).
     random_state : int, Generator, RandomState or None, default=None
-        Controls the training/calibration split.
+        Controls the training/calibration split (and the cross-fitting of an unfitted
+        ``LikelihoodRatioWeights``).
 
     Attributes
     ----------
@@ -83,6 +99,19 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
         name, kept one release with a FutureWarning).
     conformity_scores_ : ndarray of shape (n_fit_levels, n_calibration) or (..., 2)
         Calibration scores for each fitted pair (last axis ``[lower, upper]`` if asymmetric).
+    calibrators_ : list of Calibrator
+        One calibrator per fitted pair (its row of ``conformity_scores_``, sorted once on first
+        use, with the calibration weights).
+    calibration_weights_ : ndarray of shape (n_calibration,) or None
+        Weights of the calibration rows (the columns of ``conformity_scores_``).
+    weights_scheme_ : WeightScheme or None
+        The scheme behind ``weights`` (a callable is wrapped in ``CallableWeights``; an
+        unfitted ``LikelihoodRatioWeights`` is a fitted copy, cross-fitted on ``X`` and
+        ``X_target``).
+    effective_sample_size_ : float
+        ``(sum w)^2 / sum w^2`` of the calibration weights (the number of calibration points
+        when unweighted). A :class:`~conformal.ConformalWarning` at ``fit`` when it is smaller
+        than the fitted level needs.
     n_features_in_ : int
 
     Examples
@@ -107,6 +136,8 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
         "confidence_level": "no_validation",  # the one level parser, at fit
         "quantile_param": [str, None],
         "symmetric": ["boolean"],
+        "shuffle": ["boolean"],
+        "weights": [WeightScheme, callable, None],
     }
 
     def __init__(
@@ -117,6 +148,8 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
         quantile_param: str | None = None,
         symmetric: bool = True,
         calibration_size: float = 0.3,
+        shuffle: bool = True,
+        weights: Any = None,
         random_state: Any = None,
     ) -> None:
         self.estimator = estimator
@@ -124,6 +157,8 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
         self.quantile_param = quantile_param
         self.symmetric = symmetric
         self.calibration_size = calibration_size
+        self.shuffle = shuffle
+        self.weights = weights
         self.random_state = random_state
 
     def _default_estimator(self) -> Any:
@@ -134,6 +169,8 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
         X: ArrayLike,
         y: ArrayLike,
         *,
+        calibration_weights: ArrayLike | None = None,
+        X_target: ArrayLike | None = None,
         sample_weight: ArrayLike | None = None,
     ) -> ConformalizedQuantileRegressor:
         """Fit the quantile models on the training part and score the calibration part.
@@ -142,7 +179,17 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
-
+            Finite targets.
+        calibration_weights : array-like of shape (n_samples,), default=None
+            Fixed non-negative weights of the samples (e.g. ``rho ** age`` for data that drift);
+            those of the calibration part enter a weighted quantile with the test point's weight
+            1 at ``+inf`` (see :func:`conformal.conformal_quantile` for their scale). Not with a
+            ``weights`` scheme.
+        X_target : array-like of shape (n_target, n_features), default=None
+            Unlabeled rows of the test distribution, for an unfitted
+            :class:`~conformal.weights.LikelihoodRatioWeights` passed as ``weights``: the
+            likelihood ratio is estimated from the rows given here and those of ``X``,
+            cross-fitted so that no calibration row is weighted by a classifier that saw it.
         sample_weight : array-like of shape (n_samples,), default=None
             Passed to the wrapped model's ``fit`` (the rows each model is fitted on); not used
             in calibration. An error if the model's ``fit`` does not accept it.
@@ -150,6 +197,15 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
         Returns
         -------
         self : ConformalizedQuantileRegressor
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For bad parameters or inputs, naming them (e.g. ``calibration_weights`` that are
+            not one finite non-negative number per sample, or that weigh every calibration row
+            0; ``calibration_weights`` together with a ``weights`` scheme; ``X_target`` without
+            a scheme that learns from it).
         """
         X, target, sample_weight = self._fit_prologue(X, y, check_target, sample_weight)
         self._check_estimator_kind(self._resolve_estimator())
@@ -157,6 +213,7 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
         levels, _ = self._levels(None)
         estimator = self._resolve_estimator()
         self.fitted_confidence_levels_ = [float(lv) for lv in levels]
+        weighting = prepare_weighting(self, X, calibration_weights, X_target)
         if isinstance(estimator, (list, tuple)):
             calibration = self._use_prefit(estimator, levels, n)
         else:
@@ -168,7 +225,13 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
                 )
             check_sample_count(n, type(self).__name__)
             param = quantile_parameter(estimator, self.quantile_param)
-            train, calibration = split_indices(n, self.calibration_size, self.random_state)
+            train, calibration = split_indices(
+                n,
+                self.calibration_size,
+                self.random_state,
+                shuffle=self.shuffle,
+                positions=weighting.positions,
+            )
             X_train, y_train = take(X, train), target[train]
             quantiles = sorted({q for lv in levels for q in tail_quantiles(lv)} | {0.5})
             self.estimators_ = QuantileModels(
@@ -189,6 +252,11 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
         self.conformity_scores_ = np.stack(
             [self.score_.score(y_cal, self._band(X_cal, i)) for i in range(len(levels))]
         )
+        finish_weighting(self, weighting, X_cal, calibration)
+        self.calibrators_ = [
+            Calibrator(scores, weights=self.calibration_weights_)
+            for scores in self.conformity_scores_
+        ]
         return self
 
     def _use_prefit(self, models: Any, levels: list[Level], n: int) -> NDArray[np.intp]:
@@ -241,9 +309,10 @@ class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
         """
         X, levels, scalar = self._predict_prologue(X, confidence_level)
         out = np.empty((n_rows(X), len(levels), 2))
+        test = self._test_context(X)
         for index, columns in self._by_fitted_pair(levels):
             wanted = [levels[j] for j in columns]
-            thresholds = Calibrator(self.conformity_scores_[index]).threshold(wanted)
+            thresholds = self.calibrators_[index].threshold(wanted, test=test)
             out[:, columns, :] = self.score_.inverse(self._band(X, index), thresholds)
         warn_empty(out, type(self).__name__)
         return self._shape(out, scalar)
