@@ -731,19 +731,20 @@ class Calibrator:
             )
         if self.weights is None and test.weights is not None:
             raise ValueError("test weights were given but the calibration scores have no weights.")
+        tw = None
+        if test.weights is not None:  # one weight per test point (row), over its scores
+            tw = np.asarray(test.weights, dtype=np.float64)
+            tw = np.broadcast_to(tw.reshape(tw.shape + (1,) * (t.ndim - tw.ndim)), t.shape)
         if self.cells is None:
-            return self._pvalues_in(None, t, uniforms, test.weights)
+            return self._pvalues_in(None, t, uniforms, tw)
         if test.groups is None:
             raise ValueError("this calibrator is Mondrian: pass TestContext(groups=...).")
         codes = np.broadcast_to(self.cells.lookup(np.asarray(test.groups), warn=False), t.shape)
         out = np.empty(t.shape)
-        tw = None if test.weights is None else np.asarray(test.weights, dtype=np.float64)
         for cell in np.unique(codes):
             at = codes == cell
             cell_u = None if uniforms is None else uniforms[at]
-            cell_tw = None
-            if tw is not None:
-                cell_tw = np.broadcast_to(tw.reshape(tw.shape + (1,) * (t.ndim - 1)), t.shape)[at]
+            cell_tw = None if tw is None else tw[at]
             out[at] = self._pvalues_in(int(cell), t[at], cell_u, cell_tw)
         return out
 
@@ -772,7 +773,12 @@ class Calibrator:
         if cumulative is None:
             return pvalues_from_counts(n - left, None if right is None else n - right, n, u)
         total = cumulative[-1]
-        mass = 1.0 if test_weights is None else np.asarray(test_weights, dtype=np.float64)
+        # Fixed weights: the test point weighs 1 on the scale of the thresholds, where weights
+        # above 1 are divided by the largest (weight_factor); so the test mass is that factor.
+        if test_weights is None:
+            mass: Any = weight_factor(self.weights, None)  # type: ignore[arg-type]
+        else:
+            mass = np.asarray(test_weights, dtype=np.float64)
         at_least = total - cumulative[left]
         above = None if right is None else total - cumulative[right]
         return pvalues_from_counts(at_least, above, total, u, mass)

@@ -18,7 +18,6 @@ from .._weighting import finish_weighting, prepare_weighting
 from ..base import fit_with_weights
 from ..calibration import Calibrator, Level, MondrianCells, TestContext, plain
 from ..calibration._cells import check_labels
-from ..calibration._weights import weight_factor
 from ..exceptions import ConformalWarning, warn_conformal
 from ..scores import ClassificationScore, get_classification_score
 from ..weights import WeightScheme
@@ -664,12 +663,9 @@ class SplitConformalClassifier(BaseConformalClassifier):
         if weights is None:
             test = None if cells is None else TestContext(groups=cells)
             return self.calibrator_.pvalues(scores, test=test, smoothed=smoothed, u=u)
-        if context.weights is None:  # fixed weights: the test point weighs 1 on their scale
-            mass = np.full(m, weight_factor(weights, None))
-        else:
-            mass = np.asarray(context.weights, dtype=np.float64)
-        # marginal: the calibrator broadcasts the masses against the (m, K) scores as given
-        test = TestContext(weights=mass[:, np.newaxis] if cells is None else mass, groups=cells)
+        # Fixed weights (no test weights): the calibrator gives the test point its weight on
+        # the thresholds' scale; likelihood ratios: each row's own weight, over its K scores.
+        test = TestContext(weights=context.weights, groups=cells)
         with np.errstate(invalid="ignore", divide="ignore"):
             pvalues = self.calibrator_.pvalues(scores, test=test, smoothed=smoothed, u=u)
         empty = np.isnan(pvalues)  # no calibration mass and a test weight of 0
