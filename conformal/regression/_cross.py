@@ -18,8 +18,10 @@ from .._validation import (
     n_rows,
     take,
 )
+from .._weighting import finish_weighting, prepare_weighting
 from ..calibration import Calibrator, Level
 from ..scores import AbsoluteScore, RegressionScore, SignedScore, get_regression_score
+from ..weights import WeightScheme
 from ._base import BaseConformalRegressor
 from ._predictive import Block, ConformalPredictiveDistribution, PredictiveDistributionMixin
 
@@ -55,6 +57,12 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
       where ``q+`` is the ``ceil((1 - a)(n + 1))``-th smallest value and ``q-`` the
       ``floor(a (n + 1))``-th. Coverage at least ``1 - 2a`` for exchangeable data (Theorems 1
       and 4), about ``1 - a`` in practice. Computed without the ``n_test x n`` matrix.
+      With ``weights`` (covariate shift: JAWS, Prinster et al. 2022), ``q+`` is the weighted
+      ``1 - a`` quantile of the values ``f_{-k(i)}(x) + R_i`` with probabilities
+      ``p_i(x) = w(X_i) / (w(X_1) + ... + w(X_n) + w(x))`` and the remaining ``p_{n+1}(x) =
+      w(x) / (...)`` at ``+inf``; ``q-`` mirrors it (``-q+`` of the values
+      ``-(f_{-k(i)}(x) - R_i)``, the test mass at ``-inf``). Unit weights give the unweighted
+      bounds bit for bit.
     - ``"minmax"``: ``[min_k f_{-k}(x) - q+(R), max_k f_{-k}(x) + q+(R)]``; at least ``1 - a``.
     - ``"base"`` (jackknife / CV): ``f(x) -+ q+(R)`` with ``f`` fitted on all of the data; no
       guarantee in general (it can under-cover when ``f`` is unstable), kept for comparison.
@@ -85,8 +93,22 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         ``"mean"`` otherwise, so "plus" and "minmax" fit no extra model.
     n_jobs : int, default=None
         Fold models fitted in parallel through joblib (``-1``: all cores).
+    weights : WeightScheme, callable or None, default=None
+        Weighted jackknife+ / CV+ for data that are not exchangeable, ``method="plus"`` only.
+        Under covariate shift (JAWS, Prinster et al. 2022) a likelihood ratio
+        ``w(x) = dP_test(x) / dP_train(x)``: a callable ``w(X) -> (n,)`` evaluated on every
+        training row and on each test row, or an unfitted
+        :class:`~conformal.weights.LikelihoodRatioWeights` that estimates it from
+        ``fit(X, y, X_target=X_new)`` (cross-fitted, so no row is weighted by a classifier that
+        saw it). For drift, a scheme such as ``ExponentialDecayWeights(0.99)`` (the test point
+        weighs 1; Barber et al. 2023). Fixed weights of your own go to
+        ``fit(X, y, calibration_weights=...)``. With the true likelihood ratio, JAWS prove
+        coverage at least ``1 - 2a`` under covariate shift for the weighted jackknife+
+        (``cv="loo"``); weighted CV+ is its K-fold analogue, as CV+ is of the jackknife+ (whose
+        unweighted bound loses a small term in ``K / n``). About ``1 - a`` in practice.
     random_state : int, Generator, RandomState or None, default=None
-        Shuffles the folds of an int ``cv``. The generator you pass is not advanced.
+        Shuffles the folds of an int ``cv`` (and seeds the cross-fitting of an unfitted
+        ``LikelihoodRatioWeights``). The generator you pass is not advanced.
 
     Attributes
     ----------
@@ -103,8 +125,18 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         Out-of-fold ``y - f_{-k(i)}(x_i)``: the calibration of the cross-conformal predictive
         distributions behind :meth:`predict_cdf`, :meth:`predict_quantiles`,
         :meth:`predict_pvalues` and :meth:`crps` (Vovk et al. 2018).
-    predictive_distribution_ : ConformalPredictiveDistribution
-        Those residuals sorted per fold, built on first use.
+    predictive_distribution_ : ConformalPredictiveDistribution or None
+        Those residuals sorted per fold, built on first use; ``None`` with weights.
+    calibration_weights_ : ndarray of shape (n_samples,) or None
+        The weight ``w(X_i)`` of every sample (every sample calibrates); ``None`` unweighted.
+    weights_scheme_ : WeightScheme or None
+        The scheme behind ``weights`` (a callable is wrapped in ``CallableWeights``; an
+        unfitted ``LikelihoodRatioWeights`` is a fitted copy, cross-fitted on ``X`` and
+        ``X_target``).
+    effective_sample_size_ : float
+        ``(sum w)^2 / sum w^2`` of the calibration weights (``n_samples`` unweighted). A
+        :class:`~conformal.ConformalWarning` at ``fit`` when it is smaller than the fitted
+        level needs.
     score_ : RegressionScore
     n_features_in_ : int
     feature_names_in_ : ndarray of str
@@ -121,7 +153,20 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
     values of a fold are its sorted scores shifted by one number, so the bound is selected across
     ``K`` sorted arrays in ``O(K log^2 n)`` per test point; with leave-one-out each test point's
     values are streamed through a buffer in ``O(n)``. Memory never holds the ``n_test x n``
-    matrix (fold predictions are computed in row blocks).
+    matrix (fold predictions are computed in row blocks). The weighted bounds use the same
+    layout with running weight sums per fold: ``O(K log^2 n)`` per test point for CV+, a
+    weighted selection in ``O(n)`` for the jackknife+.
+
+    References
+    ----------
+    R. Foygel Barber, E. J. Candes, A. Ramdas and R. J. Tibshirani (2021). Predictive inference
+    with the jackknife+. Annals of Statistics 49(1), 486-507.
+
+    D. Prinster, A. Liu and S. Saria (2022). JAWS: Auditing predictive uncertainty under
+    covariate shift. Advances in Neural Information Processing Systems 35.
+
+    R. Foygel Barber, E. J. Candes, A. Ramdas and R. J. Tibshirani (2023). Conformal prediction
+    beyond exchangeability. Annals of Statistics 51(2), 816-845.
 
     Examples
     --------
@@ -139,6 +184,13 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
     >>> jackknife_plus = CrossConformalRegressor(cv="loo").fit(X, y)
     >>> jackknife_plus.predict_interval([[1.0]], confidence_level=[0.5, 0.9]).shape
     (1, 2, 2)
+
+    Under covariate shift, weight by the likelihood ratio of test to training covariates
+    (weighted CV+, JAWS); here the test covariates are shifted to the right:
+
+    >>> shifted = CrossConformalRegressor(cv=10, weights=lambda X: np.exp(X[:, 0] - 2.5))
+    >>> shifted.fit(X, y).predict_interval(np.array([[4.0]])).shape
+    (1, 2)
     """
 
     _parameter_constraints: dict[str, Any] = {
@@ -149,6 +201,7 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         "conformity_score": [StrOptions(set(_SHIFT_SCORES)), RegressionScore],
         "predict_mode": [StrOptions({"auto", "full", "mean", "median"})],
         "n_jobs": [Integral, None],
+        "weights": [WeightScheme, callable, None],
         "random_state": ["random_state", np.random.Generator],
     }
 
@@ -162,6 +215,7 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         conformity_score: str | RegressionScore = "absolute",
         predict_mode: str = "auto",
         n_jobs: int | None = None,
+        weights: Any = None,
         random_state: Any = None,
     ) -> None:
         self.estimator = estimator
@@ -171,6 +225,7 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         self.conformity_score = conformity_score
         self.predict_mode = predict_mode
         self.n_jobs = n_jobs
+        self.weights = weights
         self.random_state = random_state
 
     def _default_estimator(self) -> Any:
@@ -187,6 +242,8 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         y: ArrayLike,
         *,
         groups: ArrayLike | None = None,
+        calibration_weights: ArrayLike | None = None,
+        X_target: ArrayLike | None = None,
         sample_weight: ArrayLike | None = None,
     ) -> CrossConformalRegressor:
         """Fit one model per fold (and on all of the data if needed) and score every sample out
@@ -202,6 +259,13 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         groups : array-like of shape (n_samples,), default=None
             CV groups, passed to a group splitter's ``split`` (``cv=GroupKFold(5)``), as
             scikit-learn's ``cross_validate(groups=...)`` does. Not Mondrian labels.
+        calibration_weights : array-like of shape (n_samples,), default=None
+            Fixed non-negative weights of the samples (every sample calibrates); they enter
+            the weighted plus bounds with the test point's weight 1 at ``+-inf``
+            (``method="plus"`` only; not with a ``weights`` scheme).
+        X_target : array-like of shape (n_target, n_features), default=None
+            Unlabeled rows of the test distribution, for an unfitted
+            :class:`~conformal.weights.LikelihoodRatioWeights` passed as ``weights``.
         sample_weight : array-like of shape (n_samples,), default=None
             Passed to the wrapped model's ``fit`` (the rows each model is fitted on); not used
             in calibration. An error if the model's ``fit`` does not accept it.
@@ -209,12 +273,28 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         Returns
         -------
         self : CrossConformalRegressor
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For bad parameters or inputs, naming them; for weights with a ``method`` other than
+            ``"plus"``.
         """
         X, target, sample_weight = self._fit_prologue(X, y, check_target, sample_weight)
         self._check_estimator_kind(self._resolve_estimator())
         n = target.shape[0]
         owner = type(self).__name__
         score = check_shift_score(self.conformity_score, owner)
+        weighted = self.weights is not None or calibration_weights is not None
+        if weighted and self.method != "plus":
+            given = "weights" if self.weights is not None else "calibration_weights"
+            raise ValueError(
+                f"{given} were given with method={self.method!r}; weighted cross-conformal "
+                "intervals (weighted jackknife+ / CV+, JAWS) are defined for method='plus' "
+                f"only. Use {owner}(method='plus', ...) or fit without {given}."
+            )
+        weighting = prepare_weighting(self, X, calibration_weights, X_target)
         estimator = self._resolve_estimator()
         check_refittable(estimator, owner, "the estimator on each fold", "SplitConformalRegressor")
         splits = resolve_splits(self.cv, X, target, self.random_state, groups=groups)
@@ -235,23 +315,38 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
         self.conformity_scores_ = score.score(target, out_of_fold)
         self.signed_residuals_ = target - out_of_fold
         self._cached_distribution: ConformalPredictiveDistribution | None = None
+        # Every sample calibrates (out of fold), so the calibration rows are all of X.
+        finish_weighting(self, weighting, X, np.arange(n))
         self.calibrator_ = Calibrator(
-            self.conformity_scores_, folds=self.fold_of_, n_folds=len(self.estimators_)
+            self.conformity_scores_,
+            weights=self.calibration_weights_,
+            folds=self.fold_of_,
+            n_folds=len(self.estimators_),
         )
         return self
 
     @property
-    def predictive_distribution_(self) -> ConformalPredictiveDistribution:
+    def predictive_distribution_(self) -> ConformalPredictiveDistribution | None:
         """The cross-conformal predictive system (Vovk et al. 2018) of the out-of-fold signed
-        residuals, sorted per fold on first use (interval users never pay for it)."""
+        residuals, sorted per fold on first use (interval users never pay for it); ``None``
+        when fitted with weights."""
+        if getattr(self, "calibration_weights_", None) is not None:
+            return None
         if getattr(self, "_cached_distribution", None) is None:
             self._cached_distribution = ConformalPredictiveDistribution(
                 self.signed_residuals_, self.fold_of_, n_folds=len(self.estimators_)
             )
-        return self._cached_distribution  # type: ignore[return-value]
+        return self._cached_distribution
 
     def _predictive_distribution(self) -> ConformalPredictiveDistribution:
-        return self.predictive_distribution_
+        distribution = self.predictive_distribution_
+        if distribution is None:
+            raise ValueError(
+                "conformal predictive distributions with weights are not supported yet; fit "
+                f"{type(self).__name__} without weights (and calibration_weights) to use "
+                "predict_cdf, predict_quantiles, predict_pvalues or crps."
+            )
+        return distribution
 
     def _predictive_blocks(self, X: Any) -> Iterator[Block]:
         for rows, centers in self._fold_blocks(X):
@@ -308,8 +403,19 @@ class CrossConformalRegressor(PredictiveDistributionMixin, BaseConformalRegresso
 
     def _plus(self, X: Any, levels: list[Level]) -> NDArray[np.float64]:
         out = np.empty((n_rows(X), len(levels), 2))
-        for rows, centers in self._fold_blocks(X):
-            out[rows] = self.calibrator_.plus(centers, levels, warn=rows.start == 0)
+        if self.calibration_weights_ is None:
+            for rows, centers in self._fold_blocks(X):
+                out[rows] = self.calibrator_.plus(centers, levels, warn=rows.start == 0)
+            return out
+        # Weighted (JAWS): each test row brings its own weight w(x), so whether a bound is
+        # infinite depends on the row; one warning for all blocks, after the last.
+        per_point = False
+        for rows, block in row_blocks(X, len(self.estimators_)):
+            test = self._test_context(block)
+            per_point = per_point or test.weights is not None
+            centers = predict_columns(self.estimators_, block)
+            out[rows] = self.calibrator_.plus(centers, levels, test=test, warn=False)
+        self.calibrator_._warn_weighted([out], levels, per_point=per_point)
         return out
 
     def _minmax(self, X: Any, thresholds: NDArray, n_levels: int) -> NDArray[np.float64]:
