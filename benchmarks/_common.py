@@ -89,7 +89,7 @@ def _git_commit() -> str:
         )
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--", "conformal"],
-            cwd=Path(__file__).resolve().parent,
+            cwd=Path(__file__).resolve().parent.parent,  # the root: pathspecs are relative
             capture_output=True,
             text=True,
             check=True,
