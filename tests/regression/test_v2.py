@@ -346,7 +346,7 @@ def test_quantile_models_are_safe_to_index_and_fit_levels_is_renamed():
 def test_trial_findings_are_clear_errors():
     """Found by a new user trying the package: each is now a clear error naming the input."""
     X, y = _data(60)
-    with pytest.raises(ValueError, match=r"calibration_weights gives weight 0 to all \d+ calibration rows"):
+    with pytest.raises(ValueError, match=r"calibration_weights gives weight 0 to all \d+ calib"):
         SplitConformalRegressor(random_state=0).fit(X, y, calibration_weights=np.zeros(60))
     with pytest.raises(ValueError, match=r"calibration_weights must be 1-D, one weight per"):
         SplitConformalRegressor(random_state=0).fit(X, y, calibration_weights=np.ones((60, 2)))
