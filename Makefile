@@ -30,6 +30,9 @@ speed: $(STAMP)
 	$(BIN)/python benchmarks/speed_cross.py
 	$(BIN)/python benchmarks/speed_classification.py
 	$(BIN)/python benchmarks/speed_predictive.py
+	$(BIN)/python benchmarks/speed_covariate_shift.py
+	$(BIN)/python benchmarks/speed_weighted_cv.py
+	$(BIN)/python benchmarks/speed_enbpi.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

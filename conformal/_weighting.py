@@ -99,7 +99,14 @@ def prepare_weighting(
     fixed = check_sample_weight(calibration_weights, n, "calibration_weights")
     positions = time_positions(X, n, getattr(scheme, "time", None))
     if scheme is not None:
-        scheme = scheme.bind(X, X_target, seed_from(owner.random_state))
+        bound = scheme.bind(X, X_target, seed_from(owner.random_state))
+        if X_target is not None and bound is scheme:  # already fitted: X_target would be lost
+            raise ValueError(
+                f"X_target was given to fit but weights={owner.weights!r} is already fitted, so "
+                "it would not be used. Pass the unfitted LikelihoodRatioWeights(...) to learn "
+                "the ratio from X and X_target (cross-fitted), or drop X_target."
+            )
+        scheme = bound
     return FitWeighting(scheme, fixed, positions)
 
 

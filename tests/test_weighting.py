@@ -126,3 +126,15 @@ def test_effective_sample_size_values_and_errors():
         effective_sample_size([1.0, -1.0])
     with pytest.raises(ValueError, match=r"weights must be 1-D"):
         effective_sample_size(np.ones((2, 2)))
+
+
+def test_x_target_with_an_already_fitted_ratio_is_an_error():
+    from conformal.weights import LikelihoodRatioWeights
+
+    X, y = _data(200)
+    fitted = LikelihoodRatioWeights().fit(X[:100], X[100:] + 0.5)
+    model = SplitConformalRegressor(weights=fitted, random_state=0)
+    with pytest.raises(ValueError, match=r"is already fitted, so it would not be used"):
+        model.fit(X, y, X_target=X[100:])
+    model.fit(X, y)  # the fitted ratio as a plain callable: fine
+    assert model.weights_scheme_ is fitted
