@@ -38,7 +38,8 @@ Examples
 (2, 'split-absolute')
 """
 
-from . import _methods  # noqa: F401  (importing it registers the built-in methods)
+# Importing the methods modules registers the built-in methods, one module per family.
+from . import _methods, _methods_batch, _methods_missing, _methods_risk  # noqa: F401
 from ._registry import Method, get_method, list_methods, register_method
 from ._runner import run_benchmark
 from ._tables import (

@@ -1,0 +1,1 @@
+"""Benchmark methods of the batch family (registered on import by conformal.benchmark)."""

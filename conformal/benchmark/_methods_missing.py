@@ -1,0 +1,1 @@
+"""Benchmark methods of the missing family (registered on import by conformal.benchmark)."""

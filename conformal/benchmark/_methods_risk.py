@@ -1,0 +1,1 @@
+"""Benchmark methods of the risk family (registered on import by conformal.benchmark)."""
