@@ -9,6 +9,7 @@ kept on the estimator with their effective sample size).
 
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._validation import check_sample_weight, n_rows, seed_from
 from .calibration import min_calibration_size
-from .calibration._weights import effective_sample_size
+from .calibration._weights import effective_sample_size, weight_factor
 from .exceptions import warn_conformal
 from .weights import WeightScheme, resolve_weights
 
@@ -39,6 +40,11 @@ def time_positions(X: Any, n: int, time: Any) -> NDArray[np.intp]:
     ``X`` (a DataFrame column name or an integer column index; ties keep their row order)."""
     if time is None:
         return np.arange(n, dtype=np.intp)
+    if isinstance(time, (bool, np.bool_)):
+        raise ValueError(
+            f"time={time!r} is not a column: pass a column name of the DataFrame given to fit, "
+            "an integer column index, or None for the row order."
+        )
     try:
         if hasattr(X, "iloc"):
             values = np.asarray(X[time] if not isinstance(time, int) else X.iloc[:, time])
@@ -49,7 +55,18 @@ def time_positions(X: Any, n: int, time: Any) -> NDArray[np.intp]:
             f"time={time!r} names no column of X: pass a column name of the DataFrame given to "
             "fit, or an integer column index."
         ) from None
-    order = np.argsort(values.ravel(), kind="stable")
+    values = values.ravel()
+    missing = np.isnat(values) if values.dtype.kind in "mM" else None
+    if missing is None and values.dtype.kind in "fc":
+        missing = np.isnan(values)
+    if missing is not None and missing.any():
+        first = int(np.flatnonzero(missing)[0])
+        raise ValueError(
+            f"the time column time={time!r} is missing in {int(missing.sum())} row(s) (the first "
+            f"is row {first}); every row needs a time to be ordered. Drop those rows or fill "
+            "their time."
+        )
+    order = np.argsort(values, kind="stable")
     positions = np.empty(n, dtype=np.intp)
     positions[order] = np.arange(n, dtype=np.intp)
     return positions
@@ -89,7 +106,8 @@ def prepare_weighting(
     scheme = resolve_weights(weights)
     if scheme is not None and calibration_weights is not None:
         raise ValueError(
-            "calibration_weights was given to fit together with a weights scheme; use one of them."
+            f"calibration_weights was given to fit together with weights={owner.weights!r}; use "
+            "one of them (set weights=None to use your own calibration_weights)."
         )
     if X_target is not None and not getattr(scheme, "_learns_from_target", False):
         raise ValueError(
@@ -106,7 +124,9 @@ def prepare_weighting(
                 "it would not be used. Pass the unfitted LikelihoodRatioWeights(...) to learn "
                 "the ratio from X and X_target (cross-fitted), or drop X_target."
             )
-        scheme = bound
+        # The estimator keeps its own copy: a scheme the user changes later (set_params on a
+        # fitted LikelihoodRatioWeights) must not change this estimator's intervals.
+        scheme = copy.deepcopy(bound) if bound is scheme else bound
     return FitWeighting(scheme, fixed, positions)
 
 
@@ -150,14 +170,47 @@ def finish_weighting(
     ess = effective_sample_size(weights)
     owner.effective_sample_size_ = ess
     levels, _ = owner._levels(None)
-    needed = max(min_calibration_size(level) for level in levels)
+    top = max(levels, key=float)
+    needed = min_calibration_size(top)
+    if scheme is None or type(scheme).test_weights is WeightScheme.test_weights:
+        _warn_fixed_mass(owner, scheme, weights, top)
     if ess < needed:
         warn_conformal(
             f"the calibration weights leave an effective sample size of {ess:.1f} of the {n_cal} "
             f"calibration points ((sum w)^2 / sum w^2): the weighted thresholds are about as "
-            f"variable as those of {ess:.0f} unweighted points, fewer than the {needed} that "
-            f"confidence_level={max(float(lv) for lv in levels):g} needs, so expect wide or "
-            "infinite intervals. Use weights that decay more slowly, clip the likelihood ratio, "
-            "or calibrate on more data."
+            f"variable as those of {ess:.1f} unweighted points, fewer than the {needed} that "
+            f"confidence_level={float(top):g} needs, so expect wide or infinite intervals. Use "
+            "weights that decay more slowly, clip the likelihood ratio, or calibrate on more data "
+            "(for time-ordered data, shuffle=False calibrates on the most recent rows)."
         )
     return weights
+
+
+def _warn_fixed_mass(owner: Any, scheme: WeightScheme | None, weights: Floats, level: Any) -> None:
+    """Fixed weights (the test point weighs 1) whose total ``W`` is below ``(1 - a) / a``:
+    ``W / (W + 1) < 1 - a``, so every upper threshold is infinite (Barber et al. 2023), whatever
+    the test point. More calibration data cannot help a decay that caps ``W``."""
+    total = float(weights.sum() / weight_factor(weights, None))
+    alpha = 1.0 - float(level)
+    if total * alpha >= 1.0 - alpha:
+        return
+    need = (1.0 - alpha) / alpha
+    rho = getattr(scheme, "rho", None)
+    if rho is not None:
+        fix = (
+            f"{scheme!r} caps the total at rho / (1 - rho) = {rho / (1 - rho):.3g}: use rho > "
+            f"{float(level):g}"
+        )
+    elif scheme is not None:
+        fix = f"{scheme!r} gives too few rows weight: widen the window"
+    else:
+        fix = (
+            "calibration_weights are used on the scale where the test point weighs 1 (weights "
+            "above 1 are divided by their maximum): rescale them, e.g. "
+            "calibration_weights / calibration_weights.max()"
+        )
+    warn_conformal(
+        f"the calibration weights total {total:.3g} with the test point weighing 1, and "
+        f"confidence_level={float(level):g} needs a total of at least {need:.3g}: every "
+        f"interval will be infinite. {fix}."
+    )

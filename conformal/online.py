@@ -367,7 +367,10 @@ class _OnlineConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimator):
 
         For each row: the interval at the current state (recorded in ``interval_history_``),
         the miss ``err_t`` (in ``errors_``), the level update, the row's score appended to the
-        calibration set, and a refit of the model every ``refit_every`` steps.
+        calibration set, and a refit of the model every ``refit_every`` steps. Several rows in
+        one call are processed as one step each: the intervals scored are the one-step intervals
+        at each row's own ``a_t``, not those a single earlier :meth:`predict_interval` call gave
+        for all of them; predict and learn one row at a time for the strict protocol.
 
         Parameters
         ----------
@@ -554,7 +557,10 @@ class AdaptiveConformalRegressor(_OnlineConformalRegressor):
     errors_ : ndarray of int8 of shape (n_steps,)
         ``err_t``: 1 where the outcome fell outside the step's interval.
     interval_history_ : ndarray of shape (n_steps, 2)
-        The interval of each step, as :meth:`predict_interval` gave it then.
+        The interval of each step at the level ``a_t`` of that step: what
+        :meth:`predict_interval` gives for a row predicted one step ahead (then learned with
+        :meth:`partial_fit`). Rows predicted several steps ahead in one call all got the level of
+        that call; ACI scores (``errors_``) the one-step intervals recorded here.
     conformity_scores_ : ndarray of shape (n_calibration,) or (n_calibration, 2)
         The current calibration scores, oldest first.
     calibrator_ : Calibrator

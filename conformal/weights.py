@@ -31,6 +31,7 @@ under covariate shift. NeurIPS 32.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
@@ -145,8 +146,11 @@ class ExponentialDecayWeights(WeightScheme):
     time : str, int or None, default=None
         The time order: ``None`` is the order of the rows given to ``fit``; a column name (of
         the DataFrame given to ``fit``) or an integer column index orders the rows by that
-        column (numbers or datetimes; ties keep their row order), for the ages and for the
-        ordered split (``shuffle=False``) of the estimator. Ages count rows in that order.
+        column (numbers or datetimes, no missing values; ties keep their row order), for the
+        ages and for the ordered split (``shuffle=False``) of the estimator. Ages count rows in
+        that order. The column stays in ``X``, so the model sees it too: to keep it out, wrap
+        the model, e.g. ``make_pipeline(make_column_transformer(("drop", ["t"]),
+        remainder="passthrough"), model)``.
 
     Examples
     --------
@@ -182,8 +186,11 @@ class SlidingWindowWeights(WeightScheme):
     time : str, int or None, default=None
         The time order: ``None`` is the order of the rows given to ``fit``; a column name (of
         the DataFrame given to ``fit``) or an integer column index orders the rows by that
-        column (numbers or datetimes; ties keep their row order), for the ages and for the
-        ordered split (``shuffle=False``) of the estimator. Ages count rows in that order.
+        column (numbers or datetimes, no missing values; ties keep their row order), for the
+        ages and for the ordered split (``shuffle=False``) of the estimator. Ages count rows in
+        that order. The column stays in ``X``, so the model sees it too: to keep it out, wrap
+        the model, e.g. ``make_pipeline(make_column_transformer(("drop", ["t"]),
+        remainder="passthrough"), model)``.
 
     Examples
     --------
@@ -227,8 +234,14 @@ class CallableWeights(WeightScheme):
     def _call(self, X: Any, where: str) -> Floats:
         self._validate()
         values = np.asarray(self.function(X), dtype=np.float64).ravel()  # type: ignore[misc]
-        # The calibration layer's check: finite, non-negative, one per row, naming the entry.
-        return check_weights(values, values.shape[0], "weights(X)", f" (the {where} rows)")
+        n = n_rows(X)
+        if values.shape[0] != n:
+            raise ValueError(
+                f"weights(X) returned {values.shape[0]} values for {n} {where} rows; it must "
+                "return one weight per row of the X it is given."
+            )
+        # The calibration layer's check: finite, non-negative, naming the entry.
+        return check_weights(values, n, "weights(X)", f" (the {where} rows)")
 
     def calibration_weights(self, X: Any, positions: NDArray[np.intp], n_fit: int) -> Floats:
         return self._call(X, "calibration")
@@ -250,6 +263,11 @@ class LikelihoodRatioWeights(WeightScheme):
     (the odds, corrected for the sizes of the two samples it was trained on). The calibration
     rows are weighted by ``w(X_i)`` and each test row by ``w(x)``; coverage is exact when ``w``
     is the true ratio and approximate when it is estimated.
+
+    The classifier sees the rows exactly as the estimator's ``fit`` gets them: when the
+    conformal estimator is the last step of a ``Pipeline``, ``X_target`` (a fit parameter) is
+    not transformed by the earlier steps, so put the preprocessing inside the conformal estimator
+    instead (``SplitConformalRegressor(make_pipeline(scaler, model), weights=...)``).
 
     Two ways to use it:
 
@@ -372,9 +390,11 @@ class LikelihoodRatioWeights(WeightScheme):
 
     def __sklearn_clone__(self) -> WeightScheme:
         # A fitted scheme is a fixed function w(X), like a plain callable: cloning an estimator
-        # (cross_val_score, GridSearchCV) keeps it fitted. An unfitted one clones as usual.
+        # (cross_val_score, GridSearchCV) keeps it fitted, as an independent copy, so that
+        # set_params on the clone never changes the user's scheme (or an estimator fitted with
+        # it). An unfitted one clones as usual.
         if hasattr(self, "classifiers_"):
-            return self
+            return copy.deepcopy(self)
         return super().__sklearn_clone__()
 
     # ------------------------------------------------------------------ fitting
@@ -606,6 +626,12 @@ class LikelihoodRatioWeights(WeightScheme):
         """
         check_is_fitted(self, "classifiers_", msg=_NOT_FITTED)
         X = as_rows(X)
+        if np.ndim(X) == 2 and np.shape(X)[1] != self.n_features_in_:
+            raise ValueError(
+                f"this LikelihoodRatioWeights was fitted on rows of {self.n_features_in_} "
+                f"features; X has {np.shape(X)[1]}. Fit it on the same columns as the estimator's "
+                "X (or pass it unfitted with fit(X, y, X_target=...))."
+            )
         total = self._ratio(0, X, "X")
         for k in range(1, len(self.classifiers_)):
             total = total + self._ratio(k, X, "X")

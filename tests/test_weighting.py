@@ -3,6 +3,8 @@ X_target routing, and exactness of the drift schemes (nexCP with rho = 1 is spli
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -136,5 +138,77 @@ def test_x_target_with_an_already_fitted_ratio_is_an_error():
     model = SplitConformalRegressor(weights=fitted, random_state=0)
     with pytest.raises(ValueError, match=r"is already fitted, so it would not be used"):
         model.fit(X, y, X_target=X[100:])
-    model.fit(X, y)  # the fitted ratio as a plain callable: fine
-    assert model.weights_scheme_ is fitted
+    model.fit(X, y)  # the fitted ratio as a plain callable: fine, kept as the estimator's copy
+    assert model.weights_scheme_ is not fitted
+    np.testing.assert_array_equal(model.weights_scheme_(X[:5]), fitted(X[:5]))
+
+
+def test_fixed_weights_too_light_for_the_level_warn_at_fit():
+    X, y = _data(3000)
+    w = 0.999 ** np.arange(3000, 0, -1)
+    model = SplitConformalRegressor(shuffle=False)
+    with pytest.warns(ConformalWarning, match=r"total 0\.625 .* needs a total of at least 9.*"
+                      r"calibration_weights / calibration_weights\.max\(\)"):  # fmt: skip
+        model.fit(X, y, calibration_weights=w / w.sum())
+    assert np.isinf(model.predict_interval(X[:2])).all()
+    decay = SplitConformalRegressor(shuffle=False, weights=ExponentialDecayWeights(0.85))
+    with pytest.warns(
+        ConformalWarning, match=r"caps the total at rho / \(1 - rho\) = 5\.67: use rho"
+    ):
+        decay.fit(X, y)
+    assert np.isinf(decay.predict_interval(X[:2])).all()
+    window = SplitConformalRegressor(shuffle=False, weights=SlidingWindowWeights(5))
+    with pytest.warns(ConformalWarning, match=r"gives too few rows weight: widen the window"):
+        window.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # enough mass: no warning
+        SplitConformalRegressor(shuffle=False, weights=ExponentialDecayWeights(0.99)).fit(X, y)
+
+
+def test_time_column_must_be_complete_and_a_column():
+    X, y = _data(50)
+    frame = pd.DataFrame({"t": np.arange(50.0), "a": X[:, 0]})
+    frame.loc[7, "t"] = np.nan
+    model = SplitConformalRegressor(weights=ExponentialDecayWeights(0.9, time="t"))
+    with pytest.raises(
+        ValueError, match=r"time='t' is missing in 1 row\(s\) \(the first is row 7\)"
+    ):
+        model.fit(frame, y)
+    with pytest.raises(ValueError, match=r"time=True is not a column"):
+        SplitConformalRegressor(weights=ExponentialDecayWeights(0.9, time=True)).fit(X, y)
+
+
+def test_scheme_with_calibration_weights_names_the_scheme():
+    X, y = _data(50)
+    model = SplitConformalRegressor(weights=ExponentialDecayWeights(0.9))
+    with pytest.raises(
+        ValueError, match=r"together with weights=ExponentialDecayWeights\(rho=0\.9\)"
+    ):
+        model.fit(X, y, calibration_weights=np.ones(50))
+
+
+def test_callable_of_the_wrong_length_is_named_where_it_happens():
+    X, y = _data(100)
+    model = SplitConformalRegressor(weights=lambda rows: np.ones(5), random_state=0)
+    with pytest.raises(ValueError, match=r"weights\(X\) returned 5 values for 30 calibration rows"):
+        model.fit(X, y)
+    model = SplitConformalRegressor(weights=lambda rows: np.ones(30), random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"weights\(X\) returned 30 values for 5 test rows"):
+        model.predict_interval(X[:5])
+
+
+def test_a_fitted_ratio_is_copied_not_shared():
+    from sklearn.base import clone
+
+    from conformal.weights import LikelihoodRatioWeights
+
+    X, y = _data(400)
+    ratio = LikelihoodRatioWeights().fit(X[:200], X[200:] + 1.0)
+    model = SplitConformalRegressor(weights=ratio, random_state=0).fit(X[:300], y[:300])
+    before = model.predict_interval(X[300:305])
+    other = clone(model).set_params(weights__clip=0.3)
+    assert other.weights is not ratio and ratio.clip is None
+    ratio.set_params(clip=0.45)  # the user changes their scheme after fitting
+    np.testing.assert_array_equal(model.predict_interval(X[300:305]), before)
+    with pytest.raises(ValueError, match=r"fitted on rows of 2 features; X has 3"):
+        ratio(np.ones((2, 3)))

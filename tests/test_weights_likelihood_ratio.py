@@ -226,9 +226,14 @@ def test_clone_keeps_a_fitted_scheme_and_resets_an_unfitted_one():
     copy = clone(unfitted)
     assert copy is not unfitted and copy.get_params() == unfitted.get_params()
     fitted = LikelihoodRatioWeights().fit(X_source, X_target)
-    assert clone(fitted) is fitted  # a fixed function w(X), like a plain callable
+    copied = clone(fitted)  # a fixed function w(X), like a plain callable: stays fitted ...
+    assert copied is not fitted and copied.classifiers_ is not fitted.classifiers_  # ... a copy
+    X = X_source[:7]
+    np.testing.assert_array_equal(copied(X), fitted(X))
+    copied.set_params(clip=0.3)
+    assert fitted.clip is None  # set_params on a clone never reaches the user's scheme
     model = SplitConformalRegressor(weights=fitted)
-    assert clone(model).weights is fitted
+    np.testing.assert_array_equal(clone(model).weights(X), fitted(X))
     assert resolve_weights(fitted) is fitted
 
 
@@ -237,7 +242,7 @@ def test_estimator_with_a_scheme_fitted_by_the_user():
     y = X_source[:, 0] + np.random.default_rng(0).normal(size=1200)
     w = LikelihoodRatioWeights().fit(X_source[:200], X_target)  # rows not used by the model
     model = SplitConformalRegressor(weights=w, random_state=0).fit(X_source[200:], y[200:])
-    assert model.weights_scheme_ is w
+    assert model.weights_scheme_ is not w  # the estimator's own copy of the fitted ratio
     assert np.all(np.isin(model.calibration_weights_, w(X_source[200:])))  # w(X_cal)
     assert model.calibration_weights_.shape == (300,)
     intervals = model.predict_interval(np.array([[0.0], [1.0]]))

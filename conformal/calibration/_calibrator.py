@@ -301,6 +301,49 @@ class Calibrator:
         _check_side(side)
         return self._ranks(parsed, side, by_cell=self.cells is not None)
 
+    def order_statistics(self, ranks: ArrayLike) -> Floats:
+        """The ``ranks``-th smallest scores (1-based; ``0``: ``-inf``, ``n + 1``: ``+inf``), for
+        callers that choose their own ranks (batch inference). Unweighted, without cells.
+
+        Parameters
+        ----------
+        ranks : array-like of int
+            Any shape for one-column scores; a last axis of 2 (one rank per column) for
+            two-column scores.
+
+        Returns
+        -------
+        ndarray of the shape of ``ranks``
+
+        Examples
+        --------
+        >>> Calibrator(np.array([3.0, 1.0, 2.0])).order_statistics([0, 1, 3, 4])
+        array([-inf,   1.,   3.,  inf])
+        """
+        if self.weights is not None or self.cells is not None:
+            raise ValueError(
+                "order_statistics needs an unweighted calibrator without groups: "
+                "Calibrator(scores)."
+            )
+        r = np.asarray(ranks, dtype=np.int64)
+        n = self.n_calibration
+        if r.size and (r.min() < 0 or r.max() > n + 1):
+            raise ValueError(f"ranks must lie in [0, {n + 1}]. Got {r.min()}..{r.max()} instead.")
+        if self.scores.ndim == 1:
+            padded = np.concatenate([[-np.inf], self._plain_sorted(), [np.inf]])
+            return padded[r]
+        if r.shape[-1:] != (2,):
+            raise ValueError(
+                "two-column scores need one rank per column: ranks with a last axis of 2. Got "
+                f"shape {r.shape} instead."
+            )
+        if "columns" not in self._sorted:
+            self._sorted["columns"] = [
+                np.concatenate([[-np.inf], np.sort(self.scores[:, j]), [np.inf]]) for j in (0, 1)
+            ]
+        lo, hi = self._sorted["columns"]
+        return np.stack([lo[r[..., 0]], hi[r[..., 1]]], axis=-1)
+
     def _ranks(self, levels: Sequence[Level], side: Side, *, by_cell: bool) -> NDArray[np.int64]:
         """``(L,)`` ranks of the whole set, or ``(n_cells, L)`` ranks of each cell."""
         counts = self.cells.counts if by_cell and self.cells is not None else [self.n_calibration]
@@ -562,7 +605,8 @@ class Calibrator:
             f"the calibration weights total {total:.4g} (on the scale where the test point "
             f"weighs 1); confidence_level={named} needs a total weight of at least {needed} "
             "(level / (1 - level), as many unit-weight points) or returns infinite intervals "
-            "(add calibration data, decay the weights more slowly, or lower the level)"
+            "(raise the total: more calibration points if the weights allow it, a decay closer "
+            "to 1 or a wider window, weights rescaled so the largest is 1, or a lower level)"
         )
 
     # ------------------------------------------------------------------ plus bounds
