@@ -143,7 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=_fraction,
         default=0.2,
         metavar="FRACTION",
-        help="fraction of each dataset held out for testing (default: 0.2)",
+        help=(
+            "fraction of each dataset held out for testing (default: 0.2; time series: the "
+            "last rows in time order, at most 2,000)"
+        ),
     )
     bench.add_argument(
         "--out",
