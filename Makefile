@@ -33,6 +33,7 @@ speed: $(STAMP)
 	$(BIN)/python benchmarks/speed_covariate_shift.py
 	$(BIN)/python benchmarks/speed_weighted_cv.py
 	$(BIN)/python benchmarks/speed_enbpi.py
+	$(BIN)/python benchmarks/speed_batch.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

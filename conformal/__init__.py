@@ -3,6 +3,14 @@
 >>> from conformal import SplitConformalRegressor, ConformalizedQuantileRegressor
 """
 
+from .batch import (
+    BatchSelector,
+    batch_mean_bound,
+    batch_quantile_bound,
+    batch_quantile_rank,
+    batch_rank_law,
+    batch_simultaneous_rank,
+)
 from .calibration import conformal_quantile, conformal_rank, min_calibration_size
 from .classification import (
     CrossConformalClassifier,
@@ -27,6 +35,7 @@ from .regression import (
 __all__ = [
     "AdaptiveConformalRegressor",
     "AggregatedAdaptiveConformalRegressor",
+    "BatchSelector",
     "ConformalPredictiveDistribution",
     "ConformalWarning",
     "ConformalizedQuantileRegressor",
@@ -38,6 +47,11 @@ __all__ = [
     "SplitConformalClassifier",
     "SplitConformalRegressor",
     "VennAbersClassifier",
+    "batch_mean_bound",
+    "batch_quantile_bound",
+    "batch_quantile_rank",
+    "batch_rank_law",
+    "batch_simultaneous_rank",
     "conformal_quantile",
     "conformal_rank",
     "min_calibration_size",

@@ -33,6 +33,7 @@ from .benchmark import (
     summarize,
     write_csv,
 )
+from .benchmark._runner import data_task
 from .datasets import TASKS, describe_dataset, list_datasets
 
 #: The default ``--out``: ``conformal-benchmark-<task>-<YYYYmmdd-HHMMSS>`` in the current folder.
@@ -261,17 +262,20 @@ def _known_tasks() -> list[str]:
 
 
 def _print_list(all_datasets: list[str], all_methods: list[str]) -> None:
-    for task in _known_tasks():
+    for task in TASKS:  # the tasks of the bundled data (method families may share them)
         names = [d for d in all_datasets if _task_of_dataset(d) == task]
         print(f"{task} datasets: {', '.join(names) if names else '(none bundled)'}")
     for name in all_methods:
         method = get_method(name)
         default = ", default" if method.default else ""
-        print(f"method {name} ({method.task}{default}): {method.description}")
+        runs_on = data_task(method.task)
+        data = f", runs on {runs_on} datasets" if runs_on != method.task else ""
+        print(f"method {name} ({method.task}{default}{data}): {method.description}")
 
 
 def _methods_for(task: str) -> str:
-    names = [m for m in list_methods() if get_method(m).task == task]
+    """The methods that run on datasets of ``task``."""
+    names = [m for m in list_methods() if data_task(get_method(m).task) == task]
     return ", ".join(names) if names else "(none registered)"
 
 
@@ -281,7 +285,7 @@ def _task_mismatch(datasets: list[str], methods: list[str], named: list[str]) ->
     present = list(dict.fromkeys(tasks.values()))
     for name in named:
         task = get_method(name).task
-        if task not in present:
+        if data_task(task) not in present:
             chosen = ", ".join(f"{d!r} ({t})" for d, t in tasks.items())
             fitting = "; ".join(f"methods for {t} datasets: {_methods_for(t)}" for t in present)
             return (
@@ -289,7 +293,7 @@ def _task_mismatch(datasets: list[str], methods: list[str], named: list[str]) ->
                 f"{'s' if len(tasks) > 1 else ''} {chosen}; {fitting}"
             )
     for dataset, task in tasks.items():
-        if not any(get_method(m).task == task for m in methods):
+        if not any(data_task(get_method(m).task) == task for m in methods):
             return (
                 f"dataset {dataset!r} is a {task} dataset and none of the chosen methods "
                 f"({', '.join(methods)}) fits it; methods for {task} datasets: "
@@ -329,13 +333,14 @@ def _benchmark(args: argparse.Namespace) -> int:
     if args.task is not None:
         others = [m for m in methods if get_method(m).task != args.task]
         if others:
+            own = [m for m in all_methods if get_method(m).task == args.task]
             parser.error(
                 f"--task {args.task} runs {args.task} methods; {', '.join(map(repr, others))} "
-                f"{'is' if len(others) == 1 else 'are'} not. Methods for {args.task} datasets: "
-                f"{_methods_for(args.task)}"
+                f"{'is' if len(others) == 1 else 'are'} not. {args.task} methods: "
+                f"{', '.join(own)}"
             )
     # 'all' datasets: every bundled dataset of the chosen methods' tasks.
-    method_tasks = {get_method(m).task for m in methods}
+    method_tasks = {data_task(get_method(m).task) for m in methods}
     datasets = _choose(
         args.datasets,
         all_datasets,

@@ -20,6 +20,7 @@ PUBLIC_MODULES = (
     "conformal.calibration",
     "conformal.weights",
     "conformal.online",
+    "conformal.batch",
     "conformal.metrics",
     "conformal.scores",
     "conformal.datasets",

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import check_flag, check_sample_count, is_frozen, split_indices, take
 from .._weighting import finish_weighting, prepare_weighting
 from ..base import fit_with_weights
+from ..batch import BatchSetMixin
 from ..calibration import Calibrator, Level, MondrianCells, TestContext, plain
 from ..calibration._cells import check_labels
 from ..exceptions import ConformalWarning, warn_conformal
@@ -42,7 +43,7 @@ def _names(labels: list[Any]) -> str:
     return shown + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
 
 
-class SplitConformalClassifier(BaseConformalClassifier):
+class SplitConformalClassifier(BatchSetMixin, BaseConformalClassifier):
     """Split conformal prediction sets (and p-values) around any probabilistic classifier.
 
     The data given to :meth:`fit` is split into a training part, on which a clone of

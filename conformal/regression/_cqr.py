@@ -20,6 +20,7 @@ from .._validation import (
 )
 from .._weighting import finish_weighting, prepare_weighting
 from ..base import fit_with_weights
+from ..batch import BatchIntervalMixin
 from ..calibration import Calibrator, Level
 from ..scores import CQRAsymmetricScore, CQRScore
 from ..weights import WeightScheme
@@ -34,7 +35,7 @@ from ._quantile_models import (
 )
 
 
-class ConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegressor):
+class ConformalizedQuantileRegressor(BatchIntervalMixin, FittedLevelsMixin, BaseConformalRegressor):
     """Conformalized quantile regression (CQR): calibrated intervals from two quantile models.
 
     Clones of ``estimator`` are fitted on the training part at quantile levels ``a/2`` and

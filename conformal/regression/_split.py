@@ -21,6 +21,7 @@ from .._validation import (
 )
 from .._weighting import finish_weighting, prepare_weighting
 from ..base import fit_with_weights
+from ..batch import BatchIntervalMixin
 from ..calibration import Calibrator, MondrianCells
 from ..calibration._cells import check_labels
 from ..scores import RegressionScore, get_regression_score
@@ -38,7 +39,9 @@ from ._predictive import (
 _POINT_SCORES = ["absolute", "signed", "normalized", "gamma"]
 
 
-class SplitConformalRegressor(PredictiveDistributionMixin, BaseConformalRegressor):
+class SplitConformalRegressor(
+    BatchIntervalMixin, PredictiveDistributionMixin, BaseConformalRegressor
+):
     """Split conformal prediction intervals around any regressor.
 
     The data given to :meth:`fit` is split into a training part, on which a clone of
