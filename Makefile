@@ -34,6 +34,7 @@ speed: $(STAMP)
 	$(BIN)/python benchmarks/speed_weighted_cv.py
 	$(BIN)/python benchmarks/speed_enbpi.py
 	$(BIN)/python benchmarks/speed_batch.py
+	$(BIN)/python benchmarks/speed_risk.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

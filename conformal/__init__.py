@@ -31,6 +31,15 @@ from .regression import (
     JackknifeAfterBootstrapRegressor,
     SplitConformalRegressor,
 )
+from .risk import (
+    RiskControlBinaryClassifier,
+    RiskControlMultilabelClassifier,
+    RiskControlRegressor,
+    StreamingRiskControl,
+    conformal_risk_control,
+    learn_then_test,
+    rcps,
+)
 
 __all__ = [
     "AdaptiveConformalRegressor",
@@ -44,8 +53,12 @@ __all__ = [
     "CrossConformalizedQuantileRegressor",
     "EnbPIRegressor",
     "JackknifeAfterBootstrapRegressor",
+    "RiskControlBinaryClassifier",
+    "RiskControlMultilabelClassifier",
+    "RiskControlRegressor",
     "SplitConformalClassifier",
     "SplitConformalRegressor",
+    "StreamingRiskControl",
     "VennAbersClassifier",
     "batch_mean_bound",
     "batch_quantile_bound",
@@ -54,7 +67,10 @@ __all__ = [
     "batch_simultaneous_rank",
     "conformal_quantile",
     "conformal_rank",
+    "conformal_risk_control",
+    "learn_then_test",
     "min_calibration_size",
+    "rcps",
 ]
 
 __version__ = "0.1.0"

@@ -21,6 +21,7 @@ PUBLIC_MODULES = (
     "conformal.weights",
     "conformal.online",
     "conformal.batch",
+    "conformal.risk",
     "conformal.metrics",
     "conformal.scores",
     "conformal.datasets",

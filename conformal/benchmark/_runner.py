@@ -21,6 +21,9 @@ from ..metrics import (
     mean_width,
     set_coverage,
 )
+from ._methods_batch import predict_batches, score_batches
+from ._methods_missing import predict_with_masks, score_by_mask
+from ._methods_risk import predict_risk_intervals, score_risk
 from ._registry import Factory, Method, get_method, list_methods
 from ._tables import TASK_METRICS
 
@@ -74,7 +77,18 @@ class _Evaluator(NamedTuple):
 _EVALUATORS: dict[str, _Evaluator] = {
     "regression": _Evaluator(_predict_intervals, _score_intervals),
     "classification": _Evaluator(_predict_sets, _score_sets),
+    "missing": _Evaluator(predict_with_masks, score_by_mask),
+    "batch": _Evaluator(predict_batches, score_batches),
+    "risk": _Evaluator(predict_risk_intervals, score_risk),
 }
+
+#: A task whose methods run on the bundled datasets of another task (default: its own).
+_DATA_TASK: dict[str, str] = {"batch": "regression", "risk": "regression"}
+
+
+def data_task(task: str) -> str:
+    """The task of the bundled datasets that the methods of ``task`` run on."""
+    return _DATA_TASK.get(task, task)
 
 
 def _evaluate(
@@ -322,10 +336,10 @@ def run_benchmark(
     for method in chosen:
         if method.task not in TASK_METRICS:
             raise ValueError(f"Method {method.name!r} has unknown task {method.task!r}.")
-    loaders = _resolve_datasets(datasets, {m.task for m in chosen})
+    loaders = _resolve_datasets(datasets, {_DATA_TASK.get(m.task, m.task) for m in chosen})
     # Each dataset runs the methods of its task (all methods on data passed in by the caller).
     pairs = {
-        name: [m for m in chosen if task is None or m.task == task]
+        name: [m for m in chosen if task is None or _DATA_TASK.get(m.task, m.task) == task]
         for name, (_, task) in loaders.items()
     }
     for method in {m.name: m for runs in pairs.values() for m in runs}.values():

@@ -35,6 +35,15 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
         "worst_window_coverage",
         *_TIMINGS,
     ),
+    "missing": (
+        "coverage",
+        "mean_width",
+        "normalized_width",
+        "worst_mask_coverage",
+        *_TIMINGS,
+    ),
+    "batch": ("coverage", "batch_coverage", "mean_width", "normalized_width", *_TIMINGS),
+    "risk": ("risk", "coverage", "mean_width", "normalized_width", *_TIMINGS),
 }
 #: Every measurement of every task, each once, in first-seen order.
 METRICS = tuple(dict.fromkeys(m for metrics in TASK_METRICS.values() for m in metrics))
