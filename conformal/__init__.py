@@ -18,6 +18,7 @@ from .classification import (
     VennAbersClassifier,
 )
 from .exceptions import ConformalWarning
+from .missing import MissingDataConformalRegressor, oracle_interval_length
 from .online import (
     AdaptiveConformalRegressor,
     AggregatedAdaptiveConformalRegressor,
@@ -53,6 +54,7 @@ __all__ = [
     "CrossConformalizedQuantileRegressor",
     "EnbPIRegressor",
     "JackknifeAfterBootstrapRegressor",
+    "MissingDataConformalRegressor",
     "RiskControlBinaryClassifier",
     "RiskControlMultilabelClassifier",
     "RiskControlRegressor",
@@ -70,6 +72,7 @@ __all__ = [
     "conformal_risk_control",
     "learn_then_test",
     "min_calibration_size",
+    "oracle_interval_length",
     "rcps",
 ]
 

@@ -22,6 +22,7 @@ PUBLIC_MODULES = (
     "conformal.online",
     "conformal.batch",
     "conformal.risk",
+    "conformal.missing",
     "conformal.metrics",
     "conformal.scores",
     "conformal.datasets",

@@ -29,6 +29,13 @@ Sources (please cite them when you publish results on these data):
   El Hibaoui, 2018; UCI, CC BY 4.0; 10-minute readings over 2017, zone 1 predicted from the
   weather); Mauna Loa weekly CO2 (as bundled by statsmodels; public domain; the 59 missing weeks
   dropped, the feature ``years`` is the time since the first week).
+- Real missing covariates (``list_datasets(task="missing")``; NaN kept in ``X``, rows with a
+  missing target dropped): R's ``airquality`` (New York, 1973; Ozone predicted; 116 rows);
+  Beijing Multi-Site Air-Quality, Aotizhongxin station (Zhang et al., 2017; UCI, CC BY 4.0;
+  hourly 2013-2017, PM2.5 predicted, real sensor gaps, wind direction one-hot with NaN where it
+  is missing; 34,139 rows); Tennessee STAR (Word et al., 1990; R package AER, ``STAR``; grade-3
+  maths score ``math3`` predicted from the earlier years, ``read3`` and school ids dropped;
+  students enter and leave, so most rows have gaps; 6,077 rows).
 - The copies were taken from the experiment repositories of Gal and Ghahramani (2016,
   UCI_Datasets), Romano, Patterson and Candes (2019, CQR), PMLB (Olson et al., 2017; all four
   classification datasets) and ISLP (James et al., 2023); ``describe_dataset(name)`` gives each

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 #: The tasks a bundled dataset serves: the valid ``task`` values of :func:`list_datasets`.
-TASKS = ("regression", "classification", "timeseries")
+TASKS = ("regression", "classification", "timeseries", "missing")
 
 # The data files are package data of the package, not of this module.
 _PACKAGE = __name__.rpartition(".")[0]
@@ -52,15 +52,25 @@ _PREPARATION: dict[str, tuple[str, tuple[str, ...]]] = {
         "Zone 1 Power Consumption",
         ("DateTime", "Zone 2  Power Consumption", "Zone 3  Power Consumption"),  # other targets
     ),
+    # Real missing values (NaN kept in X; rows whose target is missing are dropped).
+    "airquality": ("Ozone", ()),
+    "beijing_aotizhongxin": ("PM2.5", ("No", "station")),  # row number; one station
+    "star_raw": (
+        "math3",
+        ("rowid", "read3", "schoolidk", "schoolid1", "schoolid2", "schoolid3"),  # id; co-outcome
+    ),
 }
 
 _TIMESERIES = ("co2_weekly", "elec2", "tetouan_power")
+_MISSING = ("airquality", "beijing_aotizhongxin", "star_raw")
 
 # Classification datasets -> number of classes (the data notes' table, checked by the tests).
 _N_CLASSES: dict[str, int] = {"pendigits": 10, "satimage": 6, "segmentation": 7, "yeast": 9}
 
 
 def _task(name: str) -> str:
+    if name in _MISSING:
+        return "missing"
     if name in _TIMESERIES:
         return "timeseries"
     return "classification" if name in _N_CLASSES else "regression"
@@ -76,6 +86,9 @@ def _keep_rows(name: str, header: tuple[str, ...], rows: tuple[tuple[str, ...], 
     if name == "co2_weekly":
         target = header.index("co2")
         return [r for r in rows if r[target] != ""]  # 59 missing weeks: no target, no row
+    if name in _MISSING:
+        target = header.index(_PREPARATION[name][0])
+        return [r for r in rows if r[target] != ""]  # a missing target: no row (NaN X kept)
     return rows
 
 
@@ -92,9 +105,13 @@ def list_datasets(task: str | None = "regression") -> list[str]:
 
     Parameters
     ----------
-    task : {"regression", "classification", "timeseries"} or None, default="regression"
+    task : {"regression", "classification", "timeseries", "missing"} or None, \
+default="regression"
         Which datasets to list (``"timeseries"``: rows in time order, for drift and online
-        methods); ``None`` lists all of them. The default keeps the meaning
+        methods; ``"missing"``: real missing covariates, NaN in ``X``, for
+        :class:`~conformal.missing.MissingDataConformalRegressor`; the regression dataset
+        ``communities_crime`` has missing values too); ``None`` lists all of them. The default
+        keeps the meaning
         ``list_datasets()`` had before classification datasets were bundled.
 
     Returns
@@ -113,8 +130,10 @@ def list_datasets(task: str | None = "regression") -> list[str]:
     ['pendigits', 'satimage', 'segmentation', 'yeast']
     >>> list_datasets("timeseries")
     ['co2_weekly', 'elec2', 'tetouan_power']
+    >>> list_datasets("missing")
+    ['airquality', 'beijing_aotizhongxin', 'star_raw']
     >>> len(list_datasets()), len(list_datasets(task=None))
-    (11, 18)
+    (11, 21)
     """
     if task is None:
         return sorted(_PREPARATION)
@@ -143,7 +162,8 @@ def describe_dataset(name: str) -> dict[str, str]:
     info : dict of str to str
         ``file``, ``rows``, ``columns`` (of the file, target included), ``target``, ``source``,
         ``licence`` and ``note`` from the bundled ``MANIFEST.csv``, plus ``task``
-        (``"regression"``, ``"classification"`` or ``"timeseries"``) and ``n_classes`` (the
+        (``"regression"``, ``"classification"``, ``"timeseries"`` or ``"missing"``) and
+        ``n_classes`` (the
         number of classes as a string; empty for the other tasks). Every value is a string, as
         in the CSV.
 
@@ -220,9 +240,12 @@ def _prepare(name: str) -> tuple[NDArray[np.float64], NDArray[Any], list[str]]:
             features.append(values)
             names.append(col)
             continue
-        levels = sorted(set(cells))
+        levels = sorted(set(cells) - {""})
+        absent = np.asarray(cells) == ""
         for level in levels:  # one-hot encoding of a string column, one column per level
-            features.append((np.asarray(cells) == level).astype(np.float64))
+            column = (np.asarray(cells) == level).astype(np.float64)
+            column[absent] = np.nan  # a missing category is missing in every indicator
+            features.append(column)
             names.append(f"{col}={level}")
     assert y is not None
     return np.column_stack(features), y, names
@@ -242,7 +265,10 @@ def load_dataset(name: str, *, as_frame: bool = False) -> tuple[Any, Any]:
     -------
     X : ndarray of shape (n_samples, n_features) or DataFrame
         Numeric float64 features; string columns one-hot encoded as ``column=level``; missing
-        cells NaN (only ``communities_crime`` has them).
+        cells NaN (``communities_crime`` and the ``"missing"`` task; a missing category is NaN
+        in all of its indicator columns). For the ``"missing"`` datasets the rows whose target
+        is missing are dropped (airquality: 116 of 153 rows; beijing_aotizhongxin: 34,139 of
+        35,064; star_raw: 6,077 of 11,598, target ``math3``).
     y : ndarray of shape (n_samples,) or Series
         Regression: the float64 target. Classification: the class labels as the file stores
         them, not re-encoded (int64 for the four bundled datasets, whose codes the module

@@ -5,7 +5,9 @@ sets of classifiers: :func:`set_coverage`, :func:`mean_set_size`, :func:`empty_s
 :func:`coverage_by_set_size` and the report :func:`evaluate_sets` (sets are boolean ``(n,
 n_classes)`` or ``(n, n_levels, n_classes)`` arrays as ``predict_set`` returns them, columns in
 ``classes`` order); and the expected calibration error of predicted probabilities
-(:func:`expected_calibration_error`).
+(:func:`expected_calibration_error`); coverage by missingness (:func:`coverage_by_mask`, by the
+number of missing values or the mask pattern; :func:`missing_groups` gives the labels for
+``evaluate_intervals(..., groups=)``).
 
 Every function takes targets ``y`` of shape ``(n,)`` and intervals shaped as
 ``predict_interval`` returns them: ``(n, 2)`` rows of ``[lower, upper]``, or ``(n, L, 2)`` with one
@@ -32,6 +34,7 @@ imported there.
 
 from ._interval_report import IntervalReport, IntervalRow, evaluate_intervals
 from ._intervals import GroupCoverage, coverage, coverage_by_group, mean_width
+from ._missing import coverage_by_mask, missing_groups
 from ._probability import expected_calibration_error
 from ._scorers import coverage_width_scorer, crps_scorer, interval_scorer, set_size_scorer
 from ._scoring_rules import (
@@ -64,6 +67,7 @@ __all__ = [
     "coverage",
     "coverage_by_class",
     "coverage_by_group",
+    "coverage_by_mask",
     "coverage_by_set_size",
     "coverage_width_scorer",
     "crps",
@@ -77,6 +81,7 @@ __all__ = [
     "mean_crps",
     "mean_set_size",
     "mean_width",
+    "missing_groups",
     "pinball_loss",
     "set_coverage",
     "set_size_scorer",

@@ -441,17 +441,48 @@ class RiskControlMultilabelClassifier(ClassifierMixin, _RiskBase):
         return self
 
     def predict_proba(self, X: ArrayLike) -> Floats:
-        """Per-label positive probabilities of the wrapped model, shape (n, n_labels)."""
+        """Per-label positive probabilities of the wrapped model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_labels)
+            ``P(label j is relevant | x)`` for each label ``j``.
+        """
         check_is_fitted(self)
         X = self._check_features(X, reset=False)
         return _positive_proba(self.estimator_.predict_proba(X), self.n_labels_)
 
     def predict(self, X: ArrayLike) -> NDArray:
-        """The risk-controlling sets as a 0/1 indicator matrix (n, n_labels)."""
+        """The risk-controlling sets as a 0/1 indicator matrix.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        sets : ndarray of int of shape (n_samples, n_labels)
+            ``predict_set(X)`` as 0/1.
+        """
         return self.predict_set(X).astype(np.int64)
 
     def predict_set(self, X: ArrayLike) -> NDArray[np.bool_]:
-        """Label sets ``{j : p_j(x) >= 1 - lambda}``, bool of shape (n, n_labels)."""
+        """Label sets ``{j : p_j(x) >= 1 - lambda}`` (``lambda`` per test row with
+        likelihood-ratio weights).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        sets : ndarray of bool of shape (n_samples, n_labels)
+            ``sets[i, j]`` is true when label ``j`` is in the set of row ``i``.
+        """
         proba = self.predict_proba(X)
         lam: Any = self.lambda_
         t = self._test_weights(X) if self._curve is not None else None
@@ -668,13 +699,34 @@ class RiskControlBinaryClassifier(ClassifierMixin, _RiskBase):
         return column
 
     def predict_proba(self, X: ArrayLike) -> Floats:
-        """The wrapped model's probabilities, (n, 2)."""
+        """The wrapped model's class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+            Columns aligned with ``classes_``.
+        """
         check_is_fitted(self)
         X = self._check_features(X, reset=False)
         return np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
 
     def predict(self, X: ArrayLike) -> NDArray:
-        """``classes_[1]`` where its probability is at least ``threshold_``."""
+        """``classes_[1]`` where its probability is at least ``threshold_``, else
+        ``classes_[0]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The decisions at the certified threshold.
+        """
         check_is_fitted(self)
         X = self._check_features(X, reset=False)
         return np.asarray(self.classes_[(self._positive(X) >= self.threshold_).astype(int)])
@@ -854,12 +906,32 @@ class RiskControlRegressor(RegressorMixin, _RiskBase):
         return _relative_distance_lambda(s, w, self._alpha, t)
 
     def predict(self, X: ArrayLike) -> Floats:
-        """Point predictions of the wrapped model."""
+        """Point predictions of the wrapped model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
         check_is_fitted(self)
         return np.asarray(self.split_estimator_.predict(X), dtype=np.float64)
 
     def predict_interval(self, X: ArrayLike) -> Floats:
-        """Intervals ``[lower, upper]`` at threshold ``lambda_``, shape (n, 2)."""
+        """Intervals ``[lower, upper]`` at threshold ``lambda_`` (per test row with
+        likelihood-ratio weights), rounded outward.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        intervals : ndarray of shape (n_samples, 2)
+            Infinite where no finite ``lambda`` controls the risk (with a warning at ``fit``).
+        """
         check_is_fitted(self)
         X = self._check_features(X, reset=False)
         split = self.split_estimator_

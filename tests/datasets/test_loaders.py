@@ -36,7 +36,9 @@ def test_returned_arrays_are_copies():
 
 def test_unknown_name_lists_valid_names():
     with pytest.raises(
-        ValueError, match=r"Unknown dataset 'boston'. Valid names are \['bike_hourly'"
+        ValueError,
+        match=r"Unknown dataset 'boston'. Valid names are \['airquality', 'beijing_aotizhongxin', "
+        r"'bike_hourly'",
     ):
         load_dataset("boston")
 
@@ -64,14 +66,16 @@ def test_list_datasets_filters_by_task_and_keeps_the_regression_default():
     assert not set(classification) & set(regression)
     timeseries = list_datasets(task="timeseries")
     assert timeseries == ["co2_weekly", "elec2", "tetouan_power"]
-    assert list_datasets(task=None) == sorted(regression + classification + timeseries)
+    missing = list_datasets(task="missing")
+    assert missing == ["airquality", "beijing_aotizhongxin", "star_raw"]
+    assert list_datasets(task=None) == sorted(regression + classification + timeseries + missing)
 
 
 def test_unknown_task_lists_valid_tasks():
     with pytest.raises(
         ValueError,
         match=r"Unknown task 'clustering'. Valid tasks are \['regression', 'classification', "
-        r"'timeseries'\], "
+        r"'timeseries', 'missing'\], "
         r"or None for all datasets.",
     ):
         list_datasets(task="clustering")
@@ -139,3 +143,37 @@ def test_timeseries_datasets_follow_the_data_notes():
     assert np.all(np.diff(X["years"]) > 0)  # time order, strictly increasing
     for name in ("co2_weekly", "elec2", "tetouan_power"):
         assert describe_dataset(name)["task"] == "timeseries"
+
+
+# ---------------------------------------------------------------------------------------------
+# Real missing covariates: NaN kept in X, rows with a missing target dropped.
+
+# name -> (rows kept, rows in the file, features), counted from the bundled files.
+MISSING = {
+    "airquality": (116, 153, 5),
+    "beijing_aotizhongxin": (34139, 35064, 30),
+    "star_raw": (6077, 11598, 106),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MISSING))
+def test_missing_datasets_keep_nan_and_drop_rows_without_target(name):
+    X, y = load_dataset(name)
+    kept, in_file, features = MISSING[name]
+    info = describe_dataset(name)
+    assert info["task"] == "missing" and int(info["rows"]) == in_file
+    assert X.shape == (kept, features) and y.shape == (kept,)
+    assert np.isfinite(y).all()
+    assert np.isnan(X).any()  # the missing values are the point
+    assert not np.isinf(X).any()
+
+
+def test_missing_categories_are_nan_in_every_indicator():
+    X, _ = load_dataset("beijing_aotizhongxin", as_frame=True)
+    wind = X[[c for c in X.columns if c.startswith("wd=")]]
+    assert wind.shape[1] == 16
+    absent = wind.isna().any(axis=1)
+    assert absent.sum() > 0 and wind[absent].isna().all(axis=1).all()
+    assert (wind[~absent].sum(axis=1) == 1).all()
+    X, y = load_dataset("star_raw", as_frame=True)
+    assert y.name == "math3" and not {"rowid", "read3", "schoolid3"} & set(X.columns)
