@@ -228,7 +228,10 @@ def _markdown(
         "order (the last part, at most 2,000 points, is the test period, the same for every "
         "seed) and walked forward: online methods predict each point then learn it "
         "(`partial_fit`), static ones are refitted before each tenth of the test period; "
-        "`worst_window_coverage` is the smallest coverage over those tenths. Times are "
+        "`worst_window_coverage` is the smallest coverage over those tenths. Missing data: "
+        "`worst_mask_coverage` is the smallest coverage over groups of test rows with the same "
+        "number of missing values, among groups of at least 30 rows (NaN when none is that "
+        "large). Times are "
         "wall-clock seconds and depend on the machine and its load at the time of the run.",
         "",
         f"Wall time {seconds:.0f} s on {os.cpu_count()} cores; conformal {__version__}, "

@@ -103,7 +103,15 @@ def oracle_interval_length(
     3.636
     """
     b, s = _check_model(beta, cov)
-    masks = np.asarray(mask, dtype=bool)
+    raw = np.asarray(mask)
+    if raw.dtype != bool and not np.isin(raw, (0, 1)).all():
+        raise ValueError(
+            "mask must be booleans (True where a feature is missing), or 0/1; got values other "
+            "than 0 and 1. Pass np.isnan(X) for data with NaN."
+        )
+    if not 0.0 < float(confidence_level) < 1.0:
+        raise ValueError(f"confidence_level must be in (0, 1); got {confidence_level!r}. E.g. 0.9.")
+    masks = raw.astype(bool)
     single = masks.ndim == 1
     masks = np.atleast_2d(masks)
     if masks.shape[1] != b.shape[0]:
@@ -151,6 +159,8 @@ def mean_oracle_length(n_missing: int, **model: Any) -> float:
     """
     b, _ = _check_model(model.get("beta"), model.get("cov"))
     p = b.shape[0]
+    if not 0 <= n_missing <= p:
+        raise ValueError(f"n_missing must be an int from 0 to {p}. Got {n_missing} instead.")
     masks = np.zeros((0, p), dtype=bool)
     rows = []
     for missing in combinations(range(p), n_missing):
@@ -200,6 +210,11 @@ def make_gaussian_missing(
     """
     b, s = _check_model(beta, cov)
     p = b.shape[0]
+    if not 0.0 <= missing_rate < 1.0:
+        raise ValueError(
+            f"missing_rate must be in [0, 1): the probability that an entry is missing. Got "
+            f"{missing_rate!r} instead."
+        )
     rng = np.random.default_rng(random_state)
     X = rng.multivariate_normal(np.ones(p), s, size=n_samples)
     y = X @ b + noise_std * rng.standard_normal(n_samples)

@@ -104,8 +104,8 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
     - ``"exact"``: ``P(Y in C(X, M) | M = m) >= 1 - a`` for every mask ``m`` when the mask is
       missing completely at random and ``Y`` is independent of ``M`` given ``X`` (Zaffran et
       al. 2023, Theorem 3.3); marginally valid under the same conditions;
-    - ``"nested"``: the same mask-conditional bound (Theorem 3.4), with ``1 - 2a`` as the
-      worst-case guarantee and in practice coverage at or above ``1 - a``; wider than Exact.
+    - ``"nested"``: ``P(Y in C(X, M) | M = m) >= 1 - 2a`` for every mask ``m`` under the same
+      conditions (Theorem 3.4); in practice coverage at or above ``1 - a``; wider than Exact.
 
     Parameters
     ----------
@@ -124,7 +124,8 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
         ``(n, p)`` rows without; cloned and fitted on the training part only. ``None`` is
         ``IterativeImputer(estimator=Ridge(), max_iter=10)``. Imputation must act row by row
         (every scikit-learn imputer without ``sample_posterior`` does) for Exact and Nested to
-        score augmented points as the test point is scored.
+        score augmented points as the test point is scored: an ``IterativeImputer`` with
+        ``sample_posterior=True`` is refused for them.
     conformity_score : {"cqr", "absolute"}, default="cqr"
         ``"cqr"``: ``max(lo(x) - y, y - hi(x))`` with quantile models at ``a/2`` and
         ``1 - a/2``; ``"absolute"``: ``|y - f(x)|``.
@@ -138,6 +139,10 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
     concatenate_mask : bool, default=True
         Append the mask ``M`` (as 0/1 columns) to the imputed features the model sees. Set it
         to ``False`` for a model that cannot take ``2 p`` columns.
+    quantile_param : str, default=None
+        With ``conformity_score="cqr"``: the name of the estimator's parameter that sets the
+        quantile level, e.g. ``"histgradientboostingregressor__quantile"`` for a ``Pipeline``
+        (``None``: found by name, as in :class:`~conformal.ConformalizedQuantileRegressor`).
 
     Attributes
     ----------
@@ -226,6 +231,7 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
         ],
         "random_state": ["random_state", np.random.Generator],
         "concatenate_mask": ["boolean"],
+        "quantile_param": [str, None],
     }
 
     def __init__(
@@ -239,6 +245,7 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
         calibration_size: float = 0.3,
         random_state: Any = None,
         concatenate_mask: bool = True,
+        quantile_param: str | None = None,
     ) -> None:
         self.estimator = estimator
         self.method = method
@@ -248,6 +255,7 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
         self.calibration_size = calibration_size
         self.random_state = random_state
         self.concatenate_mask = concatenate_mask
+        self.quantile_param = quantile_param
 
     # ------------------------------------------------------------------ sklearn plumbing
 
@@ -382,6 +390,17 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
                 "learn them. Drop those columns (or give training rows where they are observed)."
             )
         imputer = default_imputer(seed_from(self.random_state))
+        if (
+            self.method != "impute"
+            and self.imputer is not None
+            and self.imputer.get_params().get("sample_posterior", False)
+        ):
+            raise ValueError(
+                f"method={self.method!r} needs an imputer that acts row by row; "
+                f"{type(self.imputer).__name__}(sample_posterior=True) draws at random, so an "
+                "augmented calibration point would not be imputed as the test point is. Use "
+                "sample_posterior=False, or method='impute'."
+            )
         self.imputer_ = clone(self.imputer if self.imputer is not None else imputer)
         self.imputer_.fit(values[train])
         Z_train = self._design(values[train], masks[train])
@@ -390,7 +409,7 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
         self.estimators_: QuantileModels | None
         self.estimator_: Any
         if self.conformity_score == "cqr":
-            param = quantile_parameter(estimator, None)
+            param = quantile_parameter(estimator, self.quantile_param)
             quantiles = sorted({q for lv in levels for q in tail_quantiles(lv)} | {0.5})
             self.estimators_ = QuantileModels(
                 (q, self._fit_model(clone(estimator).set_params(**{param: q}), Z_train, y_train))

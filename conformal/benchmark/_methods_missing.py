@@ -65,7 +65,8 @@ def _exact_cqr(random_state: int) -> MissingDataConformalRegressor:
     task="missing",
     description=(
         "CP-MDA-Nested (Zaffran et al. 2023): every calibration point masked by its mask OR "
-        "the test mask (n_calibration predictions per test point: slow on large data)"
+        "the test mask (one imputer and model call per group of test points sharing a mask, "
+        "over the distinct augmented masks: wider and slower than Exact)"
     ),
 )
 def _nested_cqr(random_state: int) -> MissingDataConformalRegressor:

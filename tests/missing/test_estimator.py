@@ -382,3 +382,28 @@ def test_predict_before_fit_raises_not_fitted():
 
     with pytest.raises(NotFittedError):
         MissingDataConformalRegressor().predict_interval(np.ones((1, 4)))
+
+
+def test_quantile_param_names_the_level_of_a_pipeline_and_sample_posterior_is_refused():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.impute import IterativeImputer, SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from conformal.missing import MissingDataConformalRegressor, make_gaussian_missing
+
+    X, y = make_gaussian_missing(300, random_state=0)
+    model = MissingDataConformalRegressor(
+        make_pipeline(
+            StandardScaler(), HistGradientBoostingRegressor(loss="quantile", max_iter=20)
+        ),
+        imputer=SimpleImputer(),
+        quantile_param="histgradientboostingregressor__quantile",
+        random_state=0,
+    ).fit(X, y)
+    intervals = model.predict_interval(X[:5])
+    assert intervals.shape == (5, 2) and (intervals[:, 0] <= intervals[:, 1]).all()
+    with pytest.raises(ValueError, match=r"IterativeImputer\(sample_posterior=True\) draws at"):
+        MissingDataConformalRegressor(
+            imputer=IterativeImputer(sample_posterior=True), random_state=0
+        ).fit(X, y)

@@ -99,3 +99,20 @@ def test_plot_coverage_by_missing():
 
     ax = plot_coverage_by_missing({"exact": {0: 0.9, 2: 0.91}}, confidence_level=None)
     assert ax.get_ylabel() == "coverage" and len(ax.lines) == 1
+
+
+def test_oracle_and_generator_arguments_are_checked():
+    import numpy as np
+    import pytest
+
+    from conformal.missing import make_gaussian_missing, mean_oracle_length, oracle_interval_length
+
+    with pytest.raises(ValueError, match=r"n_missing must be an int from 0 to 10\. Got 11"):
+        mean_oracle_length(11)
+    with pytest.raises(ValueError, match=r"confidence_level must be in \(0, 1\); got 1\.5"):
+        oracle_interval_length(np.zeros(10, bool), confidence_level=1.5)
+    with pytest.raises(ValueError, match=r"missing_rate must be in \[0, 1\)"):
+        make_gaussian_missing(5, missing_rate=1.5)
+    with pytest.raises(ValueError, match=r"mask must be booleans"):
+        oracle_interval_length([0.5] * 10)
+    assert oracle_interval_length(np.zeros(10, int)) == oracle_interval_length(np.zeros(10, bool))
