@@ -740,14 +740,15 @@ def batch_selection_threshold(
 ) -> float:
     """Selection threshold with a bound on false claims (Lee et al. 2024, use case 3).
 
-    With calibration scores ``S_i = mu(X_i) 1{Y_i <= c}`` and ``T = S_(k*)`` for
+    With calibration scores ``S_i = mu(X_i)`` where ``Y_i <= c`` and ``-inf`` where
+    ``Y_i > c`` (such a point is never a false selection), and ``T = S_(k*)`` for
     ``zeta = m - max_false``, selecting the test points with ``mu(x) > T`` makes
     ``P(number of selected points with Y <= c > max_false) <= 1 - confidence_level``.
 
     Parameters
     ----------
     scores : array-like of shape (n,)
-        ``mu(X_i) * (Y_i <= c)`` on the calibration points.
+        ``mu(X_i)`` where ``Y_i <= c``, ``-inf`` elsewhere, on the calibration points.
     m : int
         Batch size, ``>= 1``.
     confidence_level : float
@@ -837,19 +838,30 @@ def _batch_ranks(
 
 
 def _warn_ranks(
-    n: int, m: int, levels: list[Level], delta: Fraction, ranks: Any, what: str
+    n: int, m: int, levels: list[Level], delta: Fraction, ranks: Any, what: str, tails: int = 1
 ) -> None:
     infinite = np.asarray(ranks).reshape(len(levels), -1).max(axis=1) > n
     if not infinite.any():
         return
     worst = max((lv for lv, bad in zip(levels, infinite, strict=True) if bad), key=float)
     zeta = _pac_zeta(m, delta)
-    needed = min_batch_calibration_size(m, zeta, worst)
     covered = "all of them" if zeta == m else f"at least {zeta} of them"
+    if tails == 1:
+        needed = min_batch_calibration_size(m, zeta, worst)
+        per_side = ""
+    else:  # each side at 1 - a/2 with half of the misses (as _batch_ranks calibrates them)
+        side = 1 - (1 - worst) / 2
+        misses = m - zeta
+        low = misses // 2
+        needed = max(
+            min_batch_calibration_size(m, m - low, side),
+            min_batch_calibration_size(m, m - (misses - low), side),
+        )
+        per_side = f" (each side is calibrated at {float(side):g})"
     _warn_batch(
         n,
         needed,
-        f"covering {covered} in a batch of m={m} at confidence_level={float(worst):g}",
+        f"covering {covered} in a batch of m={m} at confidence_level={float(worst):g}{per_side}",
         what,
     )
 
@@ -948,7 +960,9 @@ class _BatchBase(ConformalMixin):
         """``(L,)`` or ``(L, 2)`` thresholds (one order statistic per level and column)."""
         tails = calibrator.scores.ndim
         ranks = _batch_ranks(calibrator.n_calibration, m, levels, delta, tails)
-        _warn_ranks(calibrator.n_calibration, m, levels, delta, ranks, self._batch_outcome)
+        _warn_ranks(
+            calibrator.n_calibration, m, levels, delta, ranks, self._batch_outcome, tails=tails
+        )
         return calibrator.order_statistics(ranks)
 
     _batch_outcome = "infinite intervals"
@@ -1078,8 +1092,9 @@ class BatchSelector(ConformalMixin, RegressorMixin, BaseEstimator):
     """Select the test points whose outcome exceeds ``c``, with a bound on false claims.
 
     A regressor ``mu`` is fitted on the training part; the calibration part gets the scores
-    ``S_i = mu(X_i) 1{Y_i <= c}``. For a batch of ``m`` test points, :meth:`select` picks those
-    with ``mu(x) > T``, ``T`` the threshold of :func:`batch_selection_threshold` with
+    ``S_i = mu(X_i)`` where ``Y_i <= c`` (``-inf`` where ``Y_i > c``). For a batch of ``m``
+    test points, :meth:`select` picks those with ``mu(x) > T``, ``T`` the threshold of
+    :func:`batch_selection_threshold` with
     ``zeta = m - max_false``. For exchangeable data,
     ``P(#{selected j : Y_j <= c} > max_false) <= 1 - confidence_level`` (Lee, Tchetgen
     Tchetgen and Dobriban 2024, use case 3).
@@ -1104,7 +1119,7 @@ class BatchSelector(ConformalMixin, RegressorMixin, BaseEstimator):
     ----------
     estimator_ : regressor
     conformity_scores_ : ndarray of shape (n_calibration,)
-        ``mu(X_i) 1{Y_i <= c}`` on the calibration part.
+        ``mu(X_i)`` where ``Y_i <= c``, ``-inf`` elsewhere, on the calibration part.
     calibrator_ : Calibrator
     n_features_in_ : int
 
@@ -1182,7 +1197,9 @@ class BatchSelector(ConformalMixin, RegressorMixin, BaseEstimator):
             train, calibration = split_indices(n, self.calibration_size, self.random_state)
             self.estimator_ = clone(estimator).fit(take(X, train), target[train])
         mu = np.asarray(self.estimator_.predict(take(X, calibration)), dtype=np.float64).ravel()
-        self.conformity_scores_ = mu * (target[calibration] <= self.threshold)
+        # A point with y > c can never be a false selection: score -inf (not 0, which would
+        # outrank every negative prediction and stop all selection when mu < 0).
+        self.conformity_scores_ = np.where(target[calibration] <= self.threshold, mu, -np.inf)
         self.calibrator_ = Calibrator(self.conformity_scores_, outcome="no selection")
         return self
 
@@ -1234,4 +1251,6 @@ class BatchSelector(ConformalMixin, RegressorMixin, BaseEstimator):
             rows have ``y <= threshold``.
         """
         mu = self.predict(X)
+        if mu.shape[0] <= self.max_false:  # at most max_false claims: the bound holds surely
+            return np.asarray(mu > self.threshold)
         return np.asarray(mu > self.selection_threshold(mu.shape[0]))

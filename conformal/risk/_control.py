@@ -94,8 +94,11 @@ def check_losses(losses: ArrayLike, bound: float, *, monotone: bool = True) -> F
             "losses must be a 2-D array of shape (n_calibration, n_lambdas) with at least one "
             f"row and one column. Got shape {values.shape} instead."
         )
-    if np.isnan(values).any() or np.isposinf(values).any():
-        raise ValueError("losses must not be NaN or +inf; every loss is at most bound.")
+    if np.isnan(values).any() or np.isinf(values).any():
+        raise ValueError(
+            "losses must be finite (no NaN, no +-inf): every loss lies between a finite lower "
+            "bound and bound."
+        )
     above = values > bound
     if above.any():
         i, j = (int(k) for k in np.argwhere(above)[0])
@@ -152,6 +155,11 @@ def _weighted_steps(
         )
     if np.isnan(points).any():
         raise ValueError("breakpoints must not be NaN; pad rows with +inf (no drop) instead.")
+    if np.isneginf(points).any():
+        raise ValueError(
+            "breakpoints must not be -inf (a step that has dropped at every lambda is no loss): "
+            "leave it out, or pad with +inf (no drop)."
+        )
     n = points.shape[0]
     if drops is None:
         sizes = np.ones_like(points)
@@ -194,14 +202,16 @@ def grid_bisection(
     points, weighted, total, _ = _weighted_steps(breakpoints, drops, bound, weights)
     flat, sizes = points.ravel(), weighted.ravel()
     unit = drops is None and weights is None
+    beyond = 0.0
     if not unit:  # only the breakpoints that drop
+        # A step at +inf never drops: its loss counts at every lambda of the grid.
+        beyond = float(sizes[np.isposinf(flat)].sum())
         keep = np.isfinite(flat) & (sizes > 0)
         flat, sizes = flat[keep], sizes[keep]
     num, den = float(alpha.numerator), float(alpha.denominator)
     # Bisection that shrinks its data: ``flat`` keeps only the breakpoints in (grid[lo - 1],
     # grid[hi]] and ``beyond`` the loss of those above grid[hi], so each pass reads about half
     # the breakpoints of the one before (about 2M reads in all).
-    beyond = 0.0
     lo, hi = 0, grid.shape[0]  # answer in [lo, hi]; hi = len(grid): none qualifies
     while lo < hi:
         mid = (lo + hi) // 2

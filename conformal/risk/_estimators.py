@@ -190,7 +190,7 @@ def _fnr_losses(proba: Floats, y: NDArray, lambdas: Floats) -> Floats:
     size = y.sum(axis=1)
     out = np.zeros((proba.shape[0], lambdas.shape[0]))
     for k, lam in enumerate(lambdas):
-        found = ((proba >= 1.0 - lam) & (y == 1)).sum(axis=1)
+        found = ((1.0 - proba <= lam) & (y == 1)).sum(axis=1)
         out[:, k] = np.where(size > 0, 1.0 - found / np.maximum(size, 1), 0.0)
     return out
 
@@ -199,7 +199,7 @@ def _precision_losses(proba: Floats, y: NDArray, lambdas: Floats) -> Floats:
     """1 - precision of ``{j : p_j >= 1 - lambda}``, (n, n_lambdas); 0 for an empty set."""
     out = np.zeros((proba.shape[0], lambdas.shape[0]))
     for k, lam in enumerate(lambdas):
-        chosen = proba >= 1.0 - lam
+        chosen = 1.0 - proba <= lam
         size = chosen.sum(axis=1)
         hits = (chosen & (y == 1)).sum(axis=1)
         out[:, k] = np.where(size > 0, 1.0 - hits / np.maximum(size, 1), 0.0)
@@ -489,7 +489,9 @@ class RiskControlMultilabelClassifier(ClassifierMixin, _RiskBase):
         if t is not None and self._curve is not None:
             values, sums, total = self._curve
             lam = _steps_lambda(values, sums, total, self._alpha, t, self._grid_)[:, None]
-        return np.asarray(proba >= 1.0 - np.asarray(lam))
+        # The test fit used: label j is in when its breakpoint 1 - p_j is <= lambda (written as
+        # p_j >= 1 - lambda it differs in floating point, e.g. 1 - (1 - 0.3) > 0.3).
+        return np.asarray(1.0 - proba <= np.asarray(lam))
 
 
 def _unscaled_curve(points: Floats, drops: Floats, w: Any) -> tuple[Floats, Floats, float]:

@@ -143,3 +143,42 @@ def test_order_statistics_errors():
         Calibrator(SCORES).order_statistics([0, 102])
     with pytest.raises(ValueError, match=r"two-column scores need one rank per column"):
         Calibrator(np.ones((5, 2))).order_statistics([1, 2, 3])
+
+
+def test_selector_is_unchanged_by_a_shift_of_units_and_takes_small_batches():
+    # Found by a new user: with scores mu * 1{y <= c}, points with y > c scored 0, above every
+    # negative prediction, so nothing was selected once predictions were negative.
+    import numpy as np
+
+    from conformal.batch import BatchSelector
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 4, (2000, 1))
+    y = X[:, 0] + rng.normal(size=2000)
+    counts = []
+    for shift in (0.0, -10.0, 10.0):
+        selector = BatchSelector(threshold=2.0 + shift, max_false=5, random_state=0)
+        counts.append(int(selector.fit(X, y + shift).select(X[:100]).sum()))
+    assert counts[0] > 0 and counts == [counts[0]] * 3
+    small = selector.select(X[:3])  # m <= max_false: every claim mu > c is safe
+    assert small.shape == (3,)
+    np.testing.assert_array_equal(small, selector.predict(X[:3]) > selector.threshold)
+
+
+def test_two_sided_scores_warn_with_the_per_side_size():
+    import numpy as np
+    import pytest
+    from sklearn.linear_model import LinearRegression
+
+    from conformal import ConformalWarning, SplitConformalRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 3))
+    y = X[:, 0] + rng.normal(size=2000)
+    model = SplitConformalRegressor(
+        LinearRegression(), conformity_score="signed", calibration_size=450, random_state=0
+    ).fit(X, y)
+    with pytest.warns(
+        ConformalWarning, match=r"\(each side is calibrated at 0\.95\) needs at least 950"
+    ):
+        model.predict_batch_interval(X[:50])

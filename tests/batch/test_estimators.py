@@ -239,7 +239,11 @@ def test_selector_errors():
         BatchSelector(confidence_level=[0.8, 0.9]).fit(X, Y)
     selector = BatchSelector(max_false=50).fit(X, Y)
     with pytest.raises(ValueError, match=r"max_false .* must be an int in \[0, 39\]"):
-        selector.select(X_TEST)
+        selector.selection_threshold(X_TEST.shape[0])
+    # A batch of at most max_false rows: every claim mu > c is safe, no threshold needed.
+    np.testing.assert_array_equal(
+        selector.select(X_TEST), selector.predict(X_TEST) > selector.threshold
+    )
     small = BatchSelector(calibration_size=20, random_state=0).fit(X, Y)
     with pytest.warns(
         ConformalWarning,

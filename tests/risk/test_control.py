@@ -209,7 +209,7 @@ def test_errors():
         conformal_risk_control(ok, grid, 0.1, bound=np.inf)
     with pytest.raises(ValueError, match=r"losses must be a 2-D array"):
         conformal_risk_control(np.ones(3), grid, 0.1)
-    with pytest.raises(ValueError, match=r"losses must not be NaN"):
+    with pytest.raises(ValueError, match=r"losses must be finite \(no NaN, no \+-inf\)"):
         conformal_risk_control([[np.nan, 0.0]], grid, 0.1)
     with pytest.raises(ValueError, match=r"at most bound=1.0; losses\[0, 0\] = 2.0"):
         conformal_risk_control([[2.0, 0.0]], grid, 0.1)
@@ -239,3 +239,25 @@ def test_errors():
         StreamingRiskControl(grid, 0.1, rho=0)
     with pytest.raises(ValueError, match=r"losses has 3 columns but lambdas has 2 entries"):
         StreamingRiskControl(grid, 0.1).update([1.0, 0.5, 0.0])
+
+
+def test_grid_path_counts_steps_that_never_drop_and_refuses_minus_inf():
+    # Found by a new user: with drops or weights, the grid path left out the loss of steps at
+    # +inf (it never drops), so it returned a finite lambda where the exact path gives +inf.
+    s, grid = np.arange(1.0, 10.0), np.arange(0.0, 11.0)
+    breakpoints = np.c_[s, np.full(9, np.inf)]
+    with pytest.warns(ConformalWarning):
+        assert conformal_risk_control_steps(breakpoints, 0.3, drops=0.5) == np.inf
+    with pytest.warns(ConformalWarning):
+        assert conformal_risk_control_steps(breakpoints, 0.3, drops=0.5, lambdas=grid) == np.inf
+    with pytest.warns(ConformalWarning):
+        assert (
+            conformal_risk_control_steps(
+                breakpoints, 0.3, bound=2, weights=np.ones(9), lambdas=grid
+            )
+            == np.inf
+        )
+    with pytest.raises(ValueError, match=r"breakpoints must not be -inf"):
+        conformal_risk_control_steps(np.r_[-np.inf, s], 0.2)
+    with pytest.raises(ValueError, match=r"losses must be finite"):
+        conformal_risk_control(np.full((3, 2), -np.inf), np.array([0.0, 1.0]), 0.2)

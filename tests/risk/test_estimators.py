@@ -374,3 +374,30 @@ def test_errors():
         warnings.simplefilter("ignore", ConformalWarning)
         with pytest.raises(ValueError, match=r"is a regressor but estimator"):
             RiskControlRegressor(LogisticRegression()).fit(X2, y2 > 0)
+
+
+def test_multilabel_sets_use_the_breakpoint_test_of_fit():
+    # Found by a new user: lambda_ = 1 - p for a label of probability p = 0.3, but
+    # p >= 1 - lambda_ is false in floating point (1 - 0.7 > 0.3), so the label was dropped and
+    # the realised FNR far exceeded alpha.
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    from conformal.risk import RiskControlMultilabelClassifier
+
+    class Discrete(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            return self
+
+        def predict_proba(self, X):
+            X = np.asarray(X)
+            return np.c_[np.where(X[:, 0] > 0, 0.9, 0.1), np.full(len(X), 0.3)]
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 1))
+    Y = np.c_[X[:, 0] > 0, rng.uniform(size=3000) < 0.5].astype(int)
+    model = RiskControlMultilabelClassifier(Discrete(), alpha=0.1, random_state=0).fit(X, Y)
+    sets = model.predict_set(X)
+    assert sets[:, 1].all()  # the p = 0.3 label is in every set at lambda_ = 0.7
+    found = (sets & (Y == 1)).sum(axis=1)
+    fnr = np.where(Y.sum(axis=1) > 0, 1 - found / np.maximum(Y.sum(axis=1), 1), 0.0)
+    assert fnr.mean() <= 0.1
