@@ -820,21 +820,25 @@ def _batch_ranks(
 ) -> NDArray[np.int64]:
     """``(L,)`` simultaneous ranks, or ``(L, 2)`` per side for two one-sided scores (each side
     at ``1 - a / 2`` with half of the misses each: a union bound)."""
-    misses = m - _pac_zeta(m, delta)
     out: list[Any] = []
     for level in levels:
-        if tails == 1:
-            out.append(batch_quantile_rank(n, m, m - misses, level, warn=False)[0])
-            continue
-        side = 1 - (1 - level) / 2
-        low = misses // 2
-        out.append(
-            [
-                batch_quantile_rank(n, m, m - low, side, warn=False)[0],
-                batch_quantile_rank(n, m, m - (misses - low), side, warn=False)[0],
-            ]
-        )
+        ranks = [
+            batch_quantile_rank(n, m, zeta, side, warn=False)[0]
+            for zeta, side in _sides(m, delta, level, tails)
+        ]
+        out.append(ranks[0] if tails == 1 else ranks)
     return np.asarray(out, dtype=np.int64)
+
+
+def _sides(m: int, delta: Fraction, level: Level, tails: int) -> list[tuple[int, Level]]:
+    """``(zeta, level)`` of each side: one side at ``level``, or two one-sided scores each at
+    ``1 - a / 2`` with half of the allowed misses each (a union bound)."""
+    misses = m - _pac_zeta(m, delta)
+    if tails == 1:
+        return [(m - misses, level)]
+    side = 1 - (1 - level) / 2
+    low = misses // 2
+    return [(m - low, side), (m - (misses - low), side)]
 
 
 def _warn_ranks(
@@ -846,18 +850,9 @@ def _warn_ranks(
     worst = max((lv for lv, bad in zip(levels, infinite, strict=True) if bad), key=float)
     zeta = _pac_zeta(m, delta)
     covered = "all of them" if zeta == m else f"at least {zeta} of them"
-    if tails == 1:
-        needed = min_batch_calibration_size(m, zeta, worst)
-        per_side = ""
-    else:  # each side at 1 - a/2 with half of the misses (as _batch_ranks calibrates them)
-        side = 1 - (1 - worst) / 2
-        misses = m - zeta
-        low = misses // 2
-        needed = max(
-            min_batch_calibration_size(m, m - low, side),
-            min_batch_calibration_size(m, m - (misses - low), side),
-        )
-        per_side = f" (each side is calibrated at {float(side):g})"
+    sides = _sides(m, delta, worst, tails)
+    needed = max(min_batch_calibration_size(m, z, side) for z, side in sides)
+    per_side = f" (each side is calibrated at {float(sides[0][1]):g})" if tails == 2 else ""
     _warn_batch(
         n,
         needed,

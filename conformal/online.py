@@ -64,9 +64,7 @@ from ._validation import check_same_rows, check_sample_count, check_target, is_f
 from .base import ConformalMixin
 from .calibration import (
     Calibrator,
-    conformal_rank,
     exact_level,
-    one_sided_level,
     warn_too_few,
 )
 from .scores import RegressionScore, get_regression_score
@@ -288,26 +286,12 @@ class _OnlineConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimator):
         too small for gives ``+inf`` without a warning (ACI asks for such levels by design)."""
         shape = (alphas.shape[0],) + ((2,) if self._tails == 2 else ())
         out = np.full(shape, np.inf)
-        n = self.conformity_scores_.shape[0]
-        asked, where = [], []
-        for k, a in enumerate(alphas):
-            if a >= 1.0:
-                out[k] = -np.inf
-            elif a > 0.0:
-                # The rank exceeds n iff level (n + 1) > n. Floats decide away from the edge
-                # (exact fractions cost more than the rest of a step); the exact rank at it.
-                reach = (1.0 - float(a) / self._tails) * (n + 1) - n
-                if reach > 1e-6:
-                    continue
-                level = exact_level(1.0 - float(a))
-                if reach > -1e-6:
-                    rank_level = one_sided_level(level) if self._tails == 2 else level
-                    if conformal_rank(n, rank_level) > n:
-                        continue
-                asked.append(level)
-                where.append(k)
-        if asked:
-            out[where] = self.calibrator_.threshold(asked)
+        out[alphas >= 1.0] = -np.inf
+        # 1 - a rounding to 1 (a below 1e-16) is the whole line, as a <= 0 is.
+        inside = np.flatnonzero((alphas > 0.0) & (alphas < 1.0) & (1.0 - alphas < 1.0))
+        if inside.size:
+            levels = [exact_level(1.0 - float(alphas[k])) for k in inside]
+            out[inside] = self.calibrator_.threshold(levels, warn=False)
         return out
 
     def _expert_intervals(self, f: Floats, alphas: Floats) -> Floats:

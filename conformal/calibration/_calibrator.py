@@ -360,6 +360,7 @@ class Calibrator:
         side: Side = "upper",
         test: TestContext | None = None,
         warn_all_cells: bool = False,
+        warn: bool = True,
     ) -> Floats:
         """Conformal threshold(s) of the calibration scores.
 
@@ -374,6 +375,10 @@ class Calibrator:
             by every test point.
         warn_all_cells : bool, default=False
             Warn about every cell too small for a level, not only the cells the test points use.
+        warn : bool, default=True
+            ``False`` for callers that ask for levels the set may be too small for by design
+            (ACI's adapted levels): the thresholds are the same, infinite where the rank exceeds
+            the set, without the warning.
 
         Returns
         -------
@@ -402,8 +407,9 @@ class Calibrator:
             codes = self.cells.lookup(np.asarray(test.groups).ravel())
             used = np.zeros(self.cells.n_cells, dtype=bool)
             used[codes[codes >= 0]] = True
-            self._warn_cells(parsed, tails, None if warn_all_cells else used)
-        elif self.weights is None:
+            if warn:
+                self._warn_cells(parsed, tails, None if warn_all_cells else used)
+        elif self.weights is None and warn:
             warn_too_few(self.n_calibration, parsed, tails=tails, what=self.outcome)
         if self.weights is None and test.weights is not None:
             raise ValueError(
@@ -415,7 +421,7 @@ class Calibrator:
             self._column(column, j, effective, side, test, codes)
             for j, column in enumerate(columns)
         ]
-        if self.weights is not None:
+        if self.weights is not None and warn:
             self._warn_weighted(out, parsed, per_point=test.weights is not None)
         return out[0] if tails == 1 else np.stack(out, axis=-1)
 
