@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..aggregation._protocol import QuantileModels, quantile_parameter
 from ..calibration import Level, exact_level
+
+__all__ = [
+    "FittedLevelsMixin",
+    "QuantileModels",
+    "quantile_parameter",
+    "rearranged",
+    "tail_quantiles",
+    "warn_empty",
+]
 
 
 def tail_quantiles(level: Level) -> tuple[float, float]:
@@ -18,91 +28,6 @@ def tail_quantiles(level: Level) -> tuple[float, float]:
     """
     a = 1 - exact_level(level)
     return float(a / 2), float(1 - a / 2)
-
-
-def quantile_parameter(estimator: Any, quantile_param: str | None) -> str:
-    """The name of the parameter that sets ``estimator``'s quantile level.
-
-    ``quantile_param`` (nested names such as ``"model__quantile"`` work for pipelines) wins when
-    given; otherwise ``quantile`` or ``alpha`` (with ``loss="quantile"``) is detected.
-
-    Examples
-    --------
-    >>> from sklearn.ensemble import GradientBoostingRegressor
-    >>> from sklearn.linear_model import QuantileRegressor
-    >>> from conformal.regression._quantile_models import quantile_parameter
-    >>> quantile_parameter(QuantileRegressor(), None)
-    'quantile'
-    >>> quantile_parameter(GradientBoostingRegressor(loss="quantile"), None)
-    'alpha'
-    """
-    name = type(estimator).__name__
-    shallow = estimator.get_params(deep=False)
-    if quantile_param is not None:
-        deep = estimator.get_params(deep=True)
-        if quantile_param not in deep:
-            raise ValueError(
-                f"quantile_param={quantile_param!r} is not a parameter of {name}; its "
-                f"parameters are {sorted(deep)}."
-            )
-        return quantile_param
-    if shallow.get("loss", "quantile") != "quantile":
-        raise ValueError(
-            f"{name}(loss={shallow['loss']!r}) does not fit quantiles; CQR needs "
-            f"{name}(loss='quantile')."
-        )
-    if "quantile" in shallow:
-        return "quantile"
-    if "alpha" in shallow and shallow.get("loss") == "quantile":
-        return "alpha"
-    raise ValueError(
-        f"Cannot tell which parameter of {name} sets the quantile level: it has neither "
-        "'quantile' nor 'alpha' with loss='quantile'. Pass quantile_param='<name>', e.g. "
-        "quantile_param='alpha' for LightGBM's LGBMRegressor(objective='quantile')."
-    )
-
-
-class QuantileModels(dict[float, Any]):
-    """Fitted quantile models keyed by their quantile level (a float).
-
-    A float computed another way (``1 - 0.95`` is 0.050000000000000044) still finds the model:
-    lookups match a fitted level within ``1e-9``, far below any two distinct levels one would
-    fit. Iterating gives the levels as plain floats.
-
-    Examples
-    --------
-    >>> from conformal.regression._quantile_models import QuantileModels
-    >>> models = QuantileModels({0.05: "lower", 0.95: "upper"})
-    >>> models[1 - 0.95], 0.05 in models, sorted(models)
-    ('lower', True, [0.05, 0.95])
-    """
-
-    _TOLERANCE = 1e-9
-
-    def _key(self, level: Any) -> Any:
-        try:
-            value = float(level)
-        except (TypeError, ValueError):
-            return level
-        for key in dict.keys(self):
-            if abs(key - value) <= self._TOLERANCE:
-                return key
-        return level
-
-    def __getitem__(self, level: Any) -> Any:
-        key = self._key(level)
-        if not dict.__contains__(self, key):
-            raise KeyError(
-                f"no quantile model at level {level!r}; the fitted quantile levels are "
-                f"{sorted(dict.keys(self))}."
-            )
-        return dict.__getitem__(self, key)
-
-    def __contains__(self, level: object) -> bool:
-        return dict.__contains__(self, self._key(level))
-
-    def get(self, level: Any, default: Any = None) -> Any:
-        return self[level] if level in self else default
 
 
 def rearranged(lower: Any, upper: Any) -> tuple[Any, Any]:
