@@ -50,12 +50,11 @@ from ._validation import (
     seed_from,
     split_indices,
 )
+from .aggregation._protocol import QuantileModels, as_quantile_model, merge_quantiles
 from .base import ConformalMixin
 from .calibration import Calibrator, Level, TestContext, warn_too_few
 from .calibration._masks import MaskCalibration, row_blocks
 from .regression._quantile_models import (
-    QuantileModels,
-    quantile_parameter,
     rearranged,
     tail_quantiles,
     warn_empty,
@@ -148,8 +147,14 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
     ----------
     imputer_ : transformer
         The imputer, fitted on the training rows.
+    quantile_model_ : estimator with ``predict_quantiles`` or None
+        ``"cqr"``: the fitted quantile model (levels ``a/2``, ``1 - a/2`` and 0.5, the last for
+        :meth:`predict`); a model with a quantile parameter is one clone per level
+        (:class:`~conformal.aggregation.MultiLevelQuantileRegressor`), a quantile model such
+        as :class:`~conformal.aggregation.QuantileForestRegressor` is fitted once.
     estimators_ : QuantileModels or None
-        ``"cqr"``: fitted quantile models by level (``0.5`` for :meth:`predict`).
+        ``"cqr"`` with one clone per level: the fitted models by level; ``None`` for
+        ``"absolute"``.
     estimator_ : regressor or None
         ``"absolute"``: the fitted regressor.
     fitted_confidence_levels_ : list of float
@@ -324,13 +329,10 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
 
     def _band(self, Z: Floats, index: int) -> Floats:
         """``(n, 2)`` rearranged quantile predictions (``"cqr"``) or ``(n,)`` predictions."""
-        if self.estimators_ is None:
+        if self.quantile_model_ is None:
             return np.asarray(self.estimator_.predict(Z), dtype=np.float64).ravel()
-        lo, hi = self._pairs[index]
-        lower, upper = rearranged(
-            np.asarray(self.estimators_[lo].predict(Z), dtype=np.float64).ravel(),
-            np.asarray(self.estimators_[hi].predict(Z), dtype=np.float64).ravel(),
-        )
+        quantiles = self.quantile_model_.predict_quantiles(Z, list(self._pairs[index]))
+        lower, upper = rearranged(quantiles[:, 0], quantiles[:, 1])
         return np.column_stack([lower, upper])
 
     def _fit_model(self, model: Any, Z: Floats, y: Floats) -> Any:
@@ -406,20 +408,18 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
         Z_train = self._design(values[train], masks[train])
         y_train = target[train]
         self.fitted_confidence_levels_ = [float(lv) for lv in levels]
-        self.estimators_: QuantileModels | None
+        self.quantile_model_: Any
         self.estimator_: Any
         if self.conformity_score == "cqr":
-            param = quantile_parameter(estimator, self.quantile_param)
-            quantiles = sorted({q for lv in levels for q in tail_quantiles(lv)} | {0.5})
-            self.estimators_ = QuantileModels(
-                (q, self._fit_model(clone(estimator).set_params(**{param: q}), Z_train, y_train))
-                for q in quantiles
-            )
-            self.estimator_ = None
             self._pairs = [tail_quantiles(lv) for lv in levels]
+            model = as_quantile_model(
+                estimator, merge_quantiles(*self._pairs, [0.5]), quantile_param=self.quantile_param
+            )
+            self.quantile_model_ = self._fit_model(model, Z_train, y_train)
+            self.estimator_ = None
             self.score_: Any = CQRScore()
         else:
-            self.estimators_ = None
+            self.quantile_model_ = None
             self.estimator_ = self._fit_model(clone(estimator), Z_train, y_train)
             self._pairs = [(0.0, 0.0)] * len(levels)
             self.score_ = AbsoluteScore()
@@ -438,11 +438,11 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
         return self
 
     def _n_pairs(self) -> int:
-        return len(self.fitted_confidence_levels_) if self.estimators_ is not None else 1
+        return len(self.fitted_confidence_levels_) if self.quantile_model_ is not None else 1
 
     def _groups(self, levels: list[Level]) -> list[tuple[int, list[int]]]:
         """``[(fitted pair, [positions of the asked levels it serves])]``."""
-        if self.estimators_ is None:
+        if self.quantile_model_ is None:
             return [(0, list(range(len(levels))))]
         fitted = self.fitted_confidence_levels_
         nearest = [
@@ -471,8 +471,23 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
         X = self._check_features(X, reset=False)
         values, masks = self._as_floats(X)
         Z = self._design(values, masks)
-        model = self.estimator_ if self.estimators_ is None else self.estimators_[0.5]
-        return np.asarray(model.predict(Z), dtype=np.float64).ravel()
+        if self.quantile_model_ is not None:
+            return self.quantile_model_.predict_quantiles(Z, [0.5])[:, 0]
+        return np.asarray(self.estimator_.predict(Z), dtype=np.float64).ravel()
+
+    @property
+    def estimators_(self) -> QuantileModels | None:
+        """The per-level models of ``"cqr"`` with one clone per level (``None`` for
+        ``"absolute"``); a quantile model with its own ``predict_quantiles`` has none."""
+        if self.quantile_model_ is None:
+            return None
+        models = getattr(self.quantile_model_, "estimators_", None)
+        if not isinstance(models, QuantileModels):
+            raise AttributeError(
+                f"{type(self.quantile_model_).__name__} predicts its quantiles itself: there "
+                "is no model per level; use quantile_model_.predict_quantiles(X, quantiles)."
+            )
+        return models
 
     def predict_interval(
         self,

@@ -2,9 +2,19 @@
 
 One protocol, ``predict_quantiles(X, quantiles) -> (n_samples, n_quantiles)``, shared by the
 quantile models here and used by the conformalized quantile regressors of
-:mod:`conformal.regression`.
+:mod:`conformal.regression` (pass any of them as their ``estimator``):
+
+- base quantile models: :class:`QuantileForestRegressor` (Meinshausen 2006),
+  :class:`KNeighborsQuantileRegressor`, :class:`LinearQuantileRegressor` (statsmodels'
+  ``QuantReg``, with standard errors), :class:`ConditionalGaussianRegressor` (a mean and a scale
+  model), and :class:`MultiLevelQuantileRegressor` for any model with a quantile parameter;
+- :class:`QuantileAggregator`: ensemble weights fitted on out-of-fold pinball loss (coarse,
+  medium, fine; global or local) and the baselines (best, average, median, QRA);
+- :func:`rearrange_quantiles`: non-crossing quantiles by sorting or isotonic projection.
 """
 
+from ._gaussian import ConditionalGaussianRegressor
+from ._linear import LinearQuantileRegressor
 from ._protocol import (
     MultiLevelQuantileRegressor,
     QuantileModel,
@@ -17,6 +27,8 @@ from ._protocol import (
 )
 
 __all__ = [
+    "ConditionalGaussianRegressor",
+    "LinearQuantileRegressor",
     "MultiLevelQuantileRegressor",
     "QuantileModel",
     "QuantileModels",

@@ -333,7 +333,7 @@ class MultiLevelQuantileRegressor(RegressorMixin, BaseEstimator):
     def from_fitted(cls, models: dict[float, Any]) -> MultiLevelQuantileRegressor:
         """A fitted adapter around already fitted models keyed by level (e.g. frozen models)."""
         adapter = cls(estimator=None, quantiles=sorted(models))
-        adapter.estimators_ = QuantileModels(models)
+        adapter.estimators_ = QuantileModels(sorted(models.items()))
         adapter._set_fitted(check_quantiles(sorted(models)))
         return adapter
 
@@ -362,8 +362,8 @@ class MultiLevelQuantileRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "estimators_")
         wanted = self.quantiles_ if quantiles is None else check_quantiles(quantiles)
         positions = level_positions(self.quantiles_, wanted, type(self).__name__)
-        models = list(self.estimators_.values())
-        columns = [np.asarray(models[i].predict(X), dtype=np.float64).ravel() for i in positions]
+        models = [self.estimators_[float(self.quantiles_[i])] for i in positions]
+        columns = [np.asarray(model.predict(X), dtype=np.float64).ravel() for model in models]
         return np.column_stack(columns)
 
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils._param_validation import HasMethods
 
@@ -19,6 +18,13 @@ from .._validation import (
     take,
 )
 from .._weighting import finish_weighting, prepare_weighting
+from ..aggregation._protocol import (
+    MultiLevelQuantileRegressor,
+    QuantileModels,
+    as_quantile_model,
+    is_quantile_model,
+    merge_quantiles,
+)
 from ..base import fit_with_weights
 from ..batch import BatchIntervalMixin
 from ..calibration import Calibrator, Level
@@ -27,8 +33,6 @@ from ..weights import WeightScheme
 from ._base import BaseConformalRegressor
 from ._quantile_models import (
     FittedLevelsMixin,
-    QuantileModels,
-    quantile_parameter,
     rearranged,
     tail_quantiles,
     warn_empty,
@@ -53,14 +57,21 @@ class ConformalizedQuantileRegressor(BatchIntervalMixin, FittedLevelsMixin, Base
 
     Parameters
     ----------
-    estimator : quantile regressor, or sequence of 2 or 3 frozen models, default=None
-        ``None`` means ``HistGradientBoostingRegressor(loss="quantile")``. Any model whose
-        quantile level is a parameter works (``quantile`` for scikit-learn's
-        ``HistGradientBoostingRegressor`` and ``QuantileRegressor``, ``alpha`` for
-        ``GradientBoostingRegressor(loss="quantile")``, found automatically; otherwise name it in
-        ``quantile_param``). Already fitted models come as a sequence of
-        ``FrozenEstimator`` ``[lower, upper]`` or ``[lower, upper, median]``; then all of the data
-        given to ``fit`` is calibration data.
+    estimator : quantile model, quantile regressor or sequence of frozen models, default=None
+        ``None`` means ``HistGradientBoostingRegressor(loss="quantile")``. A quantile model (one
+        with ``predict_quantiles(X, quantiles)``:
+        :class:`~conformal.aggregation.QuantileForestRegressor`,
+        :class:`~conformal.aggregation.QuantileAggregator`, ...) is
+        fitted once and asked for the levels ``a/2``, ``1 - a/2`` and 0.5; if it has a
+        ``quantiles`` parameter, these levels are added to its own. Any other model whose
+        quantile level is a parameter works through
+        :class:`~conformal.aggregation.MultiLevelQuantileRegressor` (one clone per level;
+        ``quantile`` for scikit-learn's ``HistGradientBoostingRegressor`` and
+        ``QuantileRegressor``, ``alpha`` for ``GradientBoostingRegressor(loss="quantile")``,
+        found automatically; otherwise name it in ``quantile_param``). Already fitted models come
+        as one ``FrozenEstimator`` of a quantile model, or a sequence of ``FrozenEstimator``
+        ``[lower, upper]`` or ``[lower, upper, median]``; then all of the data given to ``fit``
+        is calibration data.
     confidence_level : float or sequence of float, default=0.9
         Target coverage. Quantile models are fitted for each level given here; a level asked for
         only at predict time is calibrated (so still valid) on the models of the nearest fitted
@@ -92,9 +103,13 @@ class ConformalizedQuantileRegressor(BatchIntervalMixin, FittedLevelsMixin, Base
 
     Attributes
     ----------
+    quantile_model_ : estimator with ``predict_quantiles``
+        The fitted quantile model (a :class:`~conformal.aggregation.MultiLevelQuantileRegressor`
+        for a model with a quantile parameter or for frozen per-level models).
     estimators_ : QuantileModels (a dict of float to regressor)
-        Fitted quantile models by quantile level; a lookup matches the level within 1e-9, so
-        ``estimators_[1 - 0.95]`` finds the 0.05 model.
+        The per-level models of a ``MultiLevelQuantileRegressor`` ``quantile_model_``; a lookup
+        matches the level within 1e-9, so ``estimators_[1 - 0.95]`` finds the 0.05 model. Not
+        defined for a quantile model that predicts its levels itself.
     fitted_confidence_levels_ : list of float
         Confidence levels with their own pair of quantile models (``fit_levels_`` is the old
         name, kept one release with a FutureWarning).
@@ -215,17 +230,22 @@ class ConformalizedQuantileRegressor(BatchIntervalMixin, FittedLevelsMixin, Base
         estimator = self._resolve_estimator()
         self.fitted_confidence_levels_ = [float(lv) for lv in levels]
         weighting = prepare_weighting(self, X, calibration_weights, X_target)
+        self._pairs = [tail_quantiles(lv) for lv in levels]
         if isinstance(estimator, (list, tuple)):
             calibration = self._use_prefit(estimator, levels, n)
-        else:
-            if is_frozen(estimator):
+        elif is_frozen(estimator):
+            if not is_quantile_model(estimator):
                 raise ValueError(
-                    "A single frozen model cannot give both quantiles; pass "
-                    "estimator=[FrozenEstimator(lower), FrozenEstimator(upper)] (optionally a "
-                    "third, the median, for predict)."
+                    "A single frozen model cannot give both quantiles unless it predicts "
+                    "several (it has predict_quantiles, e.g. a fitted QuantileForestRegressor); "
+                    "pass estimator=[FrozenEstimator(lower), FrozenEstimator(upper)] "
+                    "(optionally a third, the median, for predict)."
                 )
+            self.quantile_model_ = estimator
+            self._has_median = True
+            calibration = np.arange(n)
+        else:
             check_sample_count(n, type(self).__name__)
-            param = quantile_parameter(estimator, self.quantile_param)
             train, calibration = split_indices(
                 n,
                 self.calibration_size,
@@ -233,21 +253,15 @@ class ConformalizedQuantileRegressor(BatchIntervalMixin, FittedLevelsMixin, Base
                 shuffle=self.shuffle,
                 positions=weighting.positions,
             )
-            X_train, y_train = take(X, train), target[train]
-            quantiles = sorted({q for lv in levels for q in tail_quantiles(lv)} | {0.5})
-            self.estimators_ = QuantileModels(
-                (
-                    q,
-                    fit_with_weights(
-                        clone(estimator).set_params(**{param: q}),
-                        X_train,
-                        y_train,
-                        None if sample_weight is None else sample_weight[train],
-                    ),
-                )
-                for q in quantiles
+            quantiles = merge_quantiles(*self._pairs, [0.5])
+            model = as_quantile_model(estimator, quantiles, quantile_param=self.quantile_param)
+            self.quantile_model_ = fit_with_weights(
+                model,
+                take(X, train),
+                target[train],
+                None if sample_weight is None else sample_weight[train],
             )
-            self._pairs = [tail_quantiles(lv) for lv in levels]
+            self._has_median = True
         X_cal, y_cal = take(X, calibration), target[calibration]
         self.score_ = CQRScore() if self.symmetric else CQRAsymmetricScore()
         self.conformity_scores_ = np.stack(
@@ -271,26 +285,37 @@ class ConformalizedQuantileRegressor(BatchIntervalMixin, FittedLevelsMixin, Base
                 "prefit quantile models serve one confidence_level; got "
                 f"{[float(lv) for lv in levels]}. Pass a single level."
             )
-        lo, hi = tail_quantiles(levels[0])
-        self.estimators_ = QuantileModels({lo: models[0], hi: models[1]})
+        lo, hi = self._pairs[0]
+        fitted = {lo: models[0], hi: models[1]}
         if len(models) == 3:
-            self.estimators_[0.5] = models[2]
-        self._pairs = [(lo, hi)]
+            fitted[0.5] = models[2]
+        self.quantile_model_ = MultiLevelQuantileRegressor.from_fitted(fitted)
+        self._has_median = len(models) == 3
         return np.arange(n)
 
     def _band(self, X: Any, index: int) -> NDArray[np.float64]:
         """``(n, 2)`` rearranged quantile predictions ``[min, max]`` of the pair ``index``."""
-        lo, hi = self._pairs[index]
-        lower, upper = rearranged(
-            np.asarray(self.estimators_[lo].predict(X), dtype=np.float64).ravel(),
-            np.asarray(self.estimators_[hi].predict(X), dtype=np.float64).ravel(),
-        )
+        quantiles = self.quantile_model_.predict_quantiles(X, list(self._pairs[index]))
+        lower, upper = rearranged(quantiles[:, 0], quantiles[:, 1])
         return np.column_stack([lower, upper])
 
     def _point_predictions(self, X: Any) -> Any:
-        if 0.5 in self.estimators_:
-            return self.estimators_[0.5].predict(X)
+        if self._has_median:
+            return self.quantile_model_.predict_quantiles(X, [0.5])[:, 0]
         return self._band(X, 0).mean(axis=1)
+
+    @property
+    def estimators_(self) -> QuantileModels:
+        """The fitted per-level models (a dict of float to regressor) when the quantile model
+        is one clone per level; a model with its own ``predict_quantiles`` has none (see
+        ``quantile_model_``)."""
+        models = getattr(self.quantile_model_, "estimators_", None)
+        if not isinstance(models, QuantileModels):
+            raise AttributeError(
+                f"{type(self.quantile_model_).__name__} predicts its quantiles itself: there "
+                "is no model per level; use quantile_model_.predict_quantiles(X, quantiles)."
+            )
+        return models
 
     def predict_interval(
         self, X: ArrayLike, confidence_level: float | list[float] | None = None

@@ -7,24 +7,27 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils._param_validation import HasMethods, StrOptions
 
-from .._folds import fit_on_rows, fold_assignment, predict_columns, resolve_splits, row_blocks
+from .._folds import fit_on_rows, fold_assignment, resolve_splits, row_blocks
 from .._validation import (
     check_refittable,
     check_target,
     n_rows,
     take,
 )
+from ..aggregation._protocol import (
+    QuantileModels,
+    as_quantile_model,
+    level_positions,
+    merge_quantiles,
+)
 from ..calibration import Calibrator, Level, warn_too_few
 from ..scores import CQRScore
 from ._base import BaseConformalRegressor
 from ._quantile_models import (
     FittedLevelsMixin,
-    QuantileModels,
-    quantile_parameter,
     rearranged,
     tail_quantiles,
     warn_empty,
@@ -52,9 +55,12 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
 
     Parameters
     ----------
-    estimator : quantile regressor, default=None
-        ``None`` means ``HistGradientBoostingRegressor(loss="quantile")``. Any model whose
-        quantile level is a parameter works (``quantile`` or ``alpha`` found automatically, as in
+    estimator : quantile model or quantile regressor, default=None
+        ``None`` means ``HistGradientBoostingRegressor(loss="quantile")``. A quantile model (with
+        ``predict_quantiles``, e.g. :class:`~conformal.aggregation.QuantileAggregator`) is
+        refitted on each fold, its ``quantiles`` (if any) extended by the levels needed; any
+        model whose quantile level is a parameter works through one clone per level
+        (``quantile`` or ``alpha`` found automatically, as in
         :class:`ConformalizedQuantileRegressor`; otherwise name it in ``quantile_param``).
     confidence_level : float or sequence of float, default=0.9
         Target coverage. Quantile models are fitted for each level given here; a level asked for
@@ -72,9 +78,14 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
 
     Attributes
     ----------
+    quantile_models_ : list of estimators with ``predict_quantiles``
+        For each fold, its fitted quantile model (levels ``a/2``, ``1 - a/2`` and 0.5; a
+        :class:`~conformal.aggregation.MultiLevelQuantileRegressor` for a model with a quantile
+        parameter).
     estimators_ : list of QuantileModels (dicts of float to regressor)
-        For each fold, its quantile models by quantile level (0.5 included, for :meth:`predict`);
-        a lookup matches the level within 1e-9.
+        For each fold, the per-level models of its ``MultiLevelQuantileRegressor`` (0.5
+        included, for :meth:`predict`); a lookup matches the level within 1e-9. Not defined for
+        a quantile model that predicts its levels itself.
     fitted_confidence_levels_ : list of float
         Confidence levels with their own quantile models (``fit_levels_`` is the old name, kept
         one release with a FutureWarning).
@@ -164,45 +175,56 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
         check_refittable(
             estimator, owner, "the quantile models on each fold", "ConformalizedQuantileRegressor"
         )
-        param = quantile_parameter(estimator, self.quantile_param)
         splits = resolve_splits(self.cv, X, target, self.random_state, groups=groups)
         self.fold_of_ = fold_assignment(splits, n)
         self.fitted_confidence_levels_ = [float(lv) for lv in levels]
         self._pairs = [tail_quantiles(lv) for lv in levels]
-        quantiles = sorted({q for pair in self._pairs for q in pair} | {0.5})
-        models = fit_on_rows(
-            [clone(estimator).set_params(**{param: q}) for _ in splits for q in quantiles],
+        quantiles = merge_quantiles(*self._pairs, [0.5])
+        model = as_quantile_model(estimator, quantiles, quantile_param=self.quantile_param)
+        self.quantile_models_ = fit_on_rows(
+            [model for _ in splits],
             X,
             target,
-            [train for train, _ in splits for _ in quantiles],
+            [train for train, _ in splits],
             self.n_jobs,
             sample_weight,
         )
-        self.estimators_ = [
-            QuantileModels(
-                zip(quantiles, models[k * len(quantiles) : (k + 1) * len(quantiles)], strict=True)
-            )
-            for k in range(len(splits))
-        ]
         score = CQRScore()
         scores = np.empty((len(levels), n))
-        for index, (lo, hi) in enumerate(self._pairs):
-            band = np.empty((n, 2))
-            for fold, (_, calibration) in zip(self.estimators_, splits, strict=True):
-                if calibration.size:
-                    X_cal = take(X, calibration)
-                    band[calibration, 0], band[calibration, 1] = rearranged(
-                        np.asarray(fold[lo].predict(X_cal)).ravel(),
-                        np.asarray(fold[hi].predict(X_cal)).ravel(),
+        for fold, (_, calibration) in zip(self.quantile_models_, splits, strict=True):
+            if calibration.size:
+                # All pairs' levels at once: one prediction pass per fold.
+                predicted = fold.predict_quantiles(take(X, calibration), quantiles)
+                for index, (lo, hi) in enumerate(self._pairs):
+                    lower, upper = rearranged(
+                        predicted[:, _column(quantiles, lo)], predicted[:, _column(quantiles, hi)]
                     )
-            scores[index] = score.score(target, band)
+                    scores[index, calibration] = score.score(
+                        target[calibration], np.column_stack([lower, upper])
+                    )
         self.conformity_scores_ = scores
         # Each fitted level's scores sorted per fold, on first use (see _plus).
         self._cached_calibrations: dict[int, Calibrator] = {}
         return self
 
     def _point_predictions(self, X: Any) -> Any:
-        return predict_columns([fold[0.5] for fold in self.estimators_], X).mean(axis=1)
+        return np.column_stack(
+            [fold.predict_quantiles(X, [0.5])[:, 0] for fold in self.quantile_models_]
+        ).mean(axis=1)
+
+    @property
+    def estimators_(self) -> list[QuantileModels]:
+        """For each fold, its per-level models (dicts of float to regressor) when the quantile
+        model is one clone per level; a model with its own ``predict_quantiles`` has none (see
+        ``quantile_models_``)."""
+        folds = [getattr(model, "estimators_", None) for model in self.quantile_models_]
+        if not all(isinstance(fold, QuantileModels) for fold in folds):
+            raise AttributeError(
+                f"{type(self.quantile_models_[0]).__name__} predicts its quantiles itself: "
+                "there is no model per level; use quantile_models_[k].predict_quantiles(X, "
+                "quantiles)."
+            )
+        return folds  # type: ignore[return-value]
 
     def predict_interval(
         self, X: ArrayLike, confidence_level: float | list[float] | None = None
@@ -231,7 +253,7 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
     def _plus(self, X: Any, index: int, levels: list[Level]) -> NDArray[np.float64]:
         """Plus intervals ``(n, L, 2)`` from the quantile models of fitted level ``index``."""
         lo, hi = self._pairs[index]
-        n_folds = len(self.estimators_)
+        n_folds = len(self.quantile_models_)
         if index not in self._cached_calibrations:
             self._cached_calibrations[index] = Calibrator(
                 self.conformity_scores_[index], folds=self.fold_of_, n_folds=n_folds
@@ -239,9 +261,15 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
         calibration = self._cached_calibrations[index]
         out = np.empty((n_rows(X), len(levels), 2))
         for rows, block in row_blocks(X, 2 * n_folds):
+            predicted = [fold.predict_quantiles(block, [lo, hi]) for fold in self.quantile_models_]
             lower, upper = rearranged(
-                predict_columns([fold[lo] for fold in self.estimators_], block),
-                predict_columns([fold[hi] for fold in self.estimators_], block),
+                np.column_stack([p[:, 0] for p in predicted]),
+                np.column_stack([p[:, 1] for p in predicted]),
             )
             out[rows] = calibration.plus(lower, levels, upper_centers=upper, warn=False)
         return out
+
+
+def _column(quantiles: NDArray[np.float64], level: float) -> int:
+    """The column of ``level`` among ``quantiles`` (within 1e-9)."""
+    return int(level_positions(quantiles, np.array([level]), "the fold model")[0])
