@@ -3,6 +3,11 @@
 >>> from conformal import SplitConformalRegressor, ConformalizedQuantileRegressor
 """
 
+from .aggregation import (
+    KNeighborsQuantileRegressor,
+    QuantileAggregator,
+    QuantileForestRegressor,
+)
 from .batch import (
     BatchSelector,
     batch_mean_bound,
@@ -54,7 +59,10 @@ __all__ = [
     "CrossConformalizedQuantileRegressor",
     "EnbPIRegressor",
     "JackknifeAfterBootstrapRegressor",
+    "KNeighborsQuantileRegressor",
     "MissingDataConformalRegressor",
+    "QuantileAggregator",
+    "QuantileForestRegressor",
     "RiskControlBinaryClassifier",
     "RiskControlMultilabelClassifier",
     "RiskControlRegressor",

@@ -50,7 +50,12 @@ from ._validation import (
     seed_from,
     split_indices,
 )
-from .aggregation._protocol import QuantileModels, as_quantile_model, merge_quantiles
+from .aggregation._protocol import (
+    QuantileModels,
+    as_quantile_model,
+    merge_quantiles,
+    predict_quantiles_of,
+)
 from .base import ConformalMixin
 from .calibration import Calibrator, Level, TestContext, warn_too_few
 from .calibration._masks import MaskCalibration, row_blocks
@@ -331,7 +336,7 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
         """``(n, 2)`` rearranged quantile predictions (``"cqr"``) or ``(n,)`` predictions."""
         if self.quantile_model_ is None:
             return np.asarray(self.estimator_.predict(Z), dtype=np.float64).ravel()
-        quantiles = self.quantile_model_.predict_quantiles(Z, list(self._pairs[index]))
+        quantiles = predict_quantiles_of(self.quantile_model_, Z, list(self._pairs[index]))
         lower, upper = rearranged(quantiles[:, 0], quantiles[:, 1])
         return np.column_stack([lower, upper])
 
@@ -472,7 +477,7 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
         values, masks = self._as_floats(X)
         Z = self._design(values, masks)
         if self.quantile_model_ is not None:
-            return self.quantile_model_.predict_quantiles(Z, [0.5])[:, 0]
+            return predict_quantiles_of(self.quantile_model_, Z, [0.5])[:, 0]
         return np.asarray(self.estimator_.predict(Z), dtype=np.float64).ravel()
 
     @property

@@ -122,3 +122,86 @@ def weighted_plus_quantile(
         if running >= target:
             return float(values[i])
     return math.inf
+
+
+# ---- forest and neighbour quantiles (conformal/_kernels/forest.py) -------------------------------
+
+
+def inverted_cdf_quantiles(values, weights, levels, rtol=1e-12):
+    """Weighted quantiles with no interpolation: for each level, the first value (in stable
+    sorted order) whose running weight reaches ``level * W - rtol * W``; NaN if ``W`` is 0."""
+    values = np.asarray(values, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    total = float(np.sum(weights))
+    if not total > 0:
+        return np.full(len(levels), np.nan)
+    order = np.argsort(values, kind="stable")
+    running = np.cumsum(weights[order])
+    out = []
+    for level in levels:
+        hit = np.flatnonzero((running >= level * total - rtol * total) & (weights[order] > 0))
+        out.append(values[order][hit[0]] if hit.size else values[order][weights[order] > 0][-1])
+    return np.array(out)
+
+
+def grouped_quantiles_row(groups_row, scale_row, starts, ranks, weights, sorted_values, levels):
+    """One test row of ``grouped_weighted_quantiles``: a dense weight per rank, then
+    :func:`inverted_cdf_quantiles` of the sorted values."""
+    dense = np.zeros(len(sorted_values))
+    for g, group in enumerate(groups_row):
+        factor = 1.0 if scale_row is None else scale_row[g]
+        for e in range(starts[group], starts[group + 1]):
+            dense[ranks[e]] += weights[e] * factor
+    return inverted_cdf_quantiles(sorted_values, dense, levels)
+
+
+def forest_weights(forest, X_train, x, row_weights_per_tree):
+    """Meinshausen's weights of the training rows at one point ``x``, by definition:
+    ``(1 / T) sum_t c_ti 1{leaf_t(X_i) = leaf_t(x)} / sum_j c_tj 1{leaf_t(X_j) = leaf_t(x)}``
+    with ``c_t = row_weights_per_tree[t]`` (bootstrap counts, or ones)."""
+    train_leaves = forest.apply(X_train)
+    x_leaves = forest.apply(np.asarray(x).reshape(1, -1))[0]
+    out = np.zeros(X_train.shape[0])
+    for t in range(len(forest.estimators_)):
+        c = np.asarray(row_weights_per_tree[t], dtype=np.float64)
+        same = (train_leaves[:, t] == x_leaves[t]) * c
+        out += same / same.sum()
+    return out / len(forest.estimators_)
+
+
+# ---- end of forest and neighbour quantiles -------------------------------------------------------
+
+
+# ---- row-wise rearrangement of quantile matrices (conformal/_kernels/isotonic.py) ------------
+
+
+def sort_rows(values):
+    """Each row sorted, one row at a time with Python's ``sorted``."""
+    return np.array([sorted(row) for row in np.asarray(values, dtype=np.float64)]).reshape(
+        np.shape(values)
+    )
+
+
+def isotonic_rows(values, weights=None):
+    """Each row's least-squares non-decreasing fit: scikit-learn's ``IsotonicRegression`` with
+    ``x`` the column index, refitted row by row (``weights`` as ``sample_weight``)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    values = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(values)
+    x = np.arange(values.shape[1], dtype=np.float64)
+    for i, row in enumerate(values):
+        out[i] = IsotonicRegression().fit_transform(x, row, sample_weight=weights)
+    return out
+
+
+def summed_pinball_loss(y, quantile_row, levels) -> float:
+    """``sum_t psi_t(y - q_t)`` for one target and one row of quantiles, by its definition."""
+    total = 0.0
+    for q, t in zip(quantile_row, levels, strict=True):
+        u = y - q
+        total += t * u if u >= 0 else (t - 1.0) * u
+    return total
+
+
+# ---- end of row-wise rearrangement -------------------------------------------------------------

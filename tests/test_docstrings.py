@@ -23,6 +23,7 @@ PUBLIC_MODULES = (
     "conformal.batch",
     "conformal.risk",
     "conformal.missing",
+    "conformal.aggregation",
     "conformal.metrics",
     "conformal.scores",
     "conformal.datasets",

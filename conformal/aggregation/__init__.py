@@ -13,28 +13,37 @@ quantile models here and used by the conformalized quantile regressors of
 - :func:`rearrange_quantiles`: non-crossing quantiles by sorting or isotonic projection.
 """
 
+from ._aggregator import QuantileAggregator
+from ._forest import QuantileForestRegressor
 from ._gaussian import ConditionalGaussianRegressor
 from ._linear import LinearQuantileRegressor
+from ._neighbors import KNeighborsQuantileRegressor
 from ._protocol import (
     MultiLevelQuantileRegressor,
-    QuantileModel,
     QuantileModels,
     as_quantile_model,
     check_quantiles,
     is_quantile_model,
     merge_quantiles,
+    predict_quantiles_of,
     quantile_parameter,
 )
+from ._rearrangement import crossing_rate, rearrange_quantiles
 
 __all__ = [
     "ConditionalGaussianRegressor",
+    "KNeighborsQuantileRegressor",
     "LinearQuantileRegressor",
     "MultiLevelQuantileRegressor",
-    "QuantileModel",
+    "QuantileAggregator",
+    "QuantileForestRegressor",
     "QuantileModels",
     "as_quantile_model",
     "check_quantiles",
+    "crossing_rate",
     "is_quantile_model",
     "merge_quantiles",
+    "predict_quantiles_of",
     "quantile_parameter",
+    "rearrange_quantiles",
 ]

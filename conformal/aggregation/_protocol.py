@@ -26,6 +26,7 @@ __all__ = [
     "check_quantiles",
     "is_quantile_model",
     "merge_quantiles",
+    "predict_quantiles_of",
     "quantile_parameter",
 ]
 
@@ -35,20 +36,63 @@ LEVEL_TOLERANCE = 1e-9
 
 @runtime_checkable
 class QuantileModel(Protocol):
-    """A fitted regressor that predicts several conditional quantiles at once."""
+    """A regressor that predicts several conditional quantiles at once (a typing protocol).
 
-    def fit(self, X: Any, y: Any) -> Any: ...  # pragma: no cover - protocol
+    Every quantile model of :mod:`conformal.aggregation` satisfies it; any class of your own
+    with these two methods (and scikit-learn's ``get_params``) works wherever one is expected.
+    """
+
+    def fit(self, X: Any, y: Any) -> Any:  # pragma: no cover - protocol
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : object
+        """
+        ...
 
     def predict_quantiles(
         self, X: Any, quantiles: ArrayLike | None = None
-    ) -> NDArray[np.float64]: ...  # pragma: no cover - protocol
+    ) -> NDArray[np.float64]:  # pragma: no cover - protocol
+        """Predicted quantiles, one column per level.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        quantiles : array-like of float, default=None
+            Strictly increasing levels in (0, 1); ``None``: the model's own levels.
+
+        Returns
+        -------
+        predictions : ndarray of shape (n_samples, n_quantiles)
+        """
+        ...
 
 
 def quantile_parameter(estimator: Any, quantile_param: str | None) -> str:
     """The name of the parameter that sets ``estimator``'s quantile level.
 
-    ``quantile_param`` (nested names such as ``"model__quantile"`` work for pipelines) wins when
-    given; otherwise ``quantile`` or ``alpha`` (with ``loss="quantile"``) is detected.
+    Parameters
+    ----------
+    estimator : regressor
+    quantile_param : str or None
+        The name to use (nested names such as ``"model__quantile"`` work for pipelines); wins
+        when given. ``None``: ``quantile``, or ``alpha`` with ``loss="quantile"``, is detected.
+
+    Returns
+    -------
+    name : str
+
+    Raises
+    ------
+    ValueError
+        When ``quantile_param`` is not a parameter of ``estimator``, the model's ``loss`` is
+        not ``"quantile"``, or no quantile parameter can be found.
 
     Examples
     --------
@@ -129,17 +173,87 @@ class QuantileModels(dict[float, Any]):
         return self[level] if level in self else default
 
 
+def _final_step(estimator: Any) -> Any:
+    """The model that predicts: the last step of a (nested) Pipeline, the model inside a
+    ``FrozenEstimator``, else ``estimator`` itself."""
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import Pipeline
+
+    while True:
+        if isinstance(estimator, FrozenEstimator):
+            estimator = estimator.estimator
+        elif isinstance(estimator, Pipeline):
+            estimator = estimator.steps[-1][1]
+        else:
+            return estimator
+
+
 def is_quantile_model(estimator: Any) -> bool:
-    """Whether ``estimator`` (or the model inside a ``FrozenEstimator``) has ``predict_quantiles``.
+    """Whether ``estimator`` predicts several quantiles: it has ``predict_quantiles``, or is a
+    ``Pipeline`` or ``FrozenEstimator`` around such a model.
+
+    Parameters
+    ----------
+    estimator : object
+
+    Returns
+    -------
+    answer : bool
 
     Examples
     --------
     >>> from sklearn.linear_model import QuantileRegressor
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from conformal.aggregation import KNeighborsQuantileRegressor, is_quantile_model
     >>> is_quantile_model(KNeighborsQuantileRegressor()), is_quantile_model(QuantileRegressor())
     (True, False)
+    >>> is_quantile_model(make_pipeline(StandardScaler(), KNeighborsQuantileRegressor()))
+    True
     """
-    return callable(getattr(estimator, "predict_quantiles", None))
+    return callable(getattr(_final_step(estimator), "predict_quantiles", None))
+
+
+def predict_quantiles_of(
+    model: Any, X: Any, quantiles: ArrayLike | None = None
+) -> NDArray[np.float64]:
+    """``model.predict_quantiles(X, quantiles)`` as float64, for a quantile model, or a fitted
+    ``Pipeline`` (its transformers applied first) or ``FrozenEstimator`` around one: what every
+    consumer of the protocol calls, since scikit-learn's ``Pipeline`` forwards only its own
+    methods.
+
+    Parameters
+    ----------
+    model : fitted quantile model, or Pipeline / FrozenEstimator around one
+    X : array-like of shape (n_samples, n_features)
+    quantiles : array-like of float, default=None
+        Levels; ``None``: the model's own.
+
+    Returns
+    -------
+    predictions : ndarray of shape (n_samples, n_quantiles)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from conformal.aggregation import KNeighborsQuantileRegressor, predict_quantiles_of
+    >>> X, y = np.arange(20.0).reshape(-1, 1), np.arange(20.0)
+    >>> model = make_pipeline(StandardScaler(), KNeighborsQuantileRegressor(n_neighbors=5))
+    >>> predict_quantiles_of(model.fit(X, y), [[10.0]], [0.1, 0.5, 0.9])
+    array([[ 8., 10., 12.]])
+    """
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, FrozenEstimator):
+        return predict_quantiles_of(model.estimator, X, quantiles)
+    if isinstance(model, Pipeline):
+        if len(model.steps) > 1:
+            X = model[:-1].transform(X)
+        return predict_quantiles_of(model.steps[-1][1], X, quantiles)
+    return np.asarray(model.predict_quantiles(X, quantiles), dtype=np.float64)
 
 
 def check_quantiles(quantiles: Any, name: str = "quantiles") -> NDArray[np.float64]:
@@ -197,6 +311,15 @@ def check_quantiles(quantiles: Any, name: str = "quantiles") -> NDArray[np.float
 
 def merge_quantiles(*groups: Any) -> NDArray[np.float64]:
     """Sorted union of level groups, levels within ``1e-9`` counted once (``None`` is skipped).
+
+    Parameters
+    ----------
+    *groups : float, array-like of float or None
+        Groups of levels.
+
+    Returns
+    -------
+    levels : ndarray of shape (n_levels,)
 
     Examples
     --------
@@ -331,7 +454,18 @@ class MultiLevelQuantileRegressor(RegressorMixin, BaseEstimator):
 
     @classmethod
     def from_fitted(cls, models: dict[float, Any]) -> MultiLevelQuantileRegressor:
-        """A fitted adapter around already fitted models keyed by level (e.g. frozen models)."""
+        """A fitted adapter around already fitted models keyed by level (e.g. frozen models).
+
+        Parameters
+        ----------
+        models : dict of float to fitted regressor
+            One model per level.
+
+        Returns
+        -------
+        adapter : MultiLevelQuantileRegressor
+            Fitted: ``predict_quantiles`` works at once.
+        """
         adapter = cls(estimator=None, quantiles=sorted(models))
         adapter.estimators_ = QuantileModels(sorted(models.items()))
         adapter._set_fitted(check_quantiles(sorted(models)))
@@ -422,9 +556,10 @@ def as_quantile_model(estimator: Any, quantiles: Any, *, quantile_param: str | N
                 "predicts its quantiles itself (it has predict_quantiles); drop quantile_param."
             )
         model = clone(estimator)
-        params = model.get_params(deep=False)
+        final = _final_step(model)
+        params = final.get_params(deep=False)
         if "quantiles" in params:
-            model.set_params(quantiles=merge_quantiles(params["quantiles"], levels).tolist())
+            final.set_params(quantiles=merge_quantiles(params["quantiles"], levels).tolist())
         return model
     quantile_parameter(estimator, quantile_param)  # the error for a model without one, now
     return MultiLevelQuantileRegressor(

@@ -39,7 +39,13 @@ Examples
 """
 
 # Importing the methods modules registers the built-in methods, one module per family.
-from . import _methods, _methods_batch, _methods_missing, _methods_risk  # noqa: F401
+from . import (  # noqa: F401
+    _methods,
+    _methods_batch,
+    _methods_missing,
+    _methods_quantile,
+    _methods_risk,
+)
 from ._registry import Method, get_method, list_methods, register_method
 from ._runner import run_benchmark
 from ._tables import (

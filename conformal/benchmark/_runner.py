@@ -23,6 +23,7 @@ from ..metrics import (
 )
 from ._methods_batch import predict_batches, score_batches
 from ._methods_missing import predict_with_masks, score_by_mask
+from ._methods_quantile import predict_quantile_grid, score_quantiles
 from ._methods_risk import predict_risk_intervals, score_risk
 from ._registry import Factory, Method, get_method, list_methods
 from ._tables import TASK_METRICS
@@ -80,10 +81,15 @@ _EVALUATORS: dict[str, _Evaluator] = {
     "missing": _Evaluator(predict_with_masks, score_by_mask),
     "batch": _Evaluator(predict_batches, score_batches),
     "risk": _Evaluator(predict_risk_intervals, score_risk),
+    "quantile": _Evaluator(predict_quantile_grid, score_quantiles),
 }
 
 #: A task whose methods run on the bundled datasets of another task (default: its own).
-_DATA_TASK: dict[str, str] = {"batch": "regression", "risk": "regression"}
+_DATA_TASK: dict[str, str] = {
+    "batch": "regression",
+    "risk": "regression",
+    "quantile": "regression",
+}
 
 
 def data_task(task: str) -> str:

@@ -44,6 +44,16 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     ),
     "batch": ("coverage", "batch_coverage", "mean_width", "normalized_width", *_TIMINGS),
     "risk": ("risk", "coverage", "mean_width", "normalized_width", *_TIMINGS),
+    "quantile": (
+        "wis",
+        "wis_unsorted",
+        "pinball",
+        "crossing_rate",
+        "coverage",
+        "mean_width",
+        "normalized_width",
+        *_TIMINGS,
+    ),
 }
 #: Every measurement of every task, each once, in first-seen order.
 METRICS = tuple(dict.fromkeys(m for metrics in TASK_METRICS.values() for m in metrics))

@@ -36,6 +36,7 @@ from ._interval_report import IntervalReport, IntervalRow, evaluate_intervals
 from ._intervals import GroupCoverage, coverage, coverage_by_group, mean_width
 from ._missing import coverage_by_mask, missing_groups
 from ._probability import expected_calibration_error
+from ._quantile import mean_pinball_loss, quantile_weighted_interval_score
 from ._scorers import coverage_width_scorer, crps_scorer, interval_scorer, set_size_scorer
 from ._scoring_rules import (
     crps,
@@ -79,10 +80,12 @@ __all__ = [
     "interval_score",
     "interval_scorer",
     "mean_crps",
+    "mean_pinball_loss",
     "mean_set_size",
     "mean_width",
     "missing_groups",
     "pinball_loss",
+    "quantile_weighted_interval_score",
     "set_coverage",
     "set_size_scorer",
     "singleton_fraction",

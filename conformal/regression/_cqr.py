@@ -24,6 +24,7 @@ from ..aggregation._protocol import (
     as_quantile_model,
     is_quantile_model,
     merge_quantiles,
+    predict_quantiles_of,
 )
 from ..base import fit_with_weights
 from ..batch import BatchIntervalMixin
@@ -295,13 +296,13 @@ class ConformalizedQuantileRegressor(BatchIntervalMixin, FittedLevelsMixin, Base
 
     def _band(self, X: Any, index: int) -> NDArray[np.float64]:
         """``(n, 2)`` rearranged quantile predictions ``[min, max]`` of the pair ``index``."""
-        quantiles = self.quantile_model_.predict_quantiles(X, list(self._pairs[index]))
+        quantiles = predict_quantiles_of(self.quantile_model_, X, list(self._pairs[index]))
         lower, upper = rearranged(quantiles[:, 0], quantiles[:, 1])
         return np.column_stack([lower, upper])
 
     def _point_predictions(self, X: Any) -> Any:
         if self._has_median:
-            return self.quantile_model_.predict_quantiles(X, [0.5])[:, 0]
+            return predict_quantiles_of(self.quantile_model_, X, [0.5])[:, 0]
         return self._band(X, 0).mean(axis=1)
 
     @property

@@ -22,6 +22,7 @@ from ..aggregation._protocol import (
     as_quantile_model,
     level_positions,
     merge_quantiles,
+    predict_quantiles_of,
 )
 from ..calibration import Calibrator, Level, warn_too_few
 from ..scores import CQRScore
@@ -194,7 +195,7 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
         for fold, (_, calibration) in zip(self.quantile_models_, splits, strict=True):
             if calibration.size:
                 # All pairs' levels at once: one prediction pass per fold.
-                predicted = fold.predict_quantiles(take(X, calibration), quantiles)
+                predicted = predict_quantiles_of(fold, take(X, calibration), quantiles)
                 for index, (lo, hi) in enumerate(self._pairs):
                     lower, upper = rearranged(
                         predicted[:, _column(quantiles, lo)], predicted[:, _column(quantiles, hi)]
@@ -209,7 +210,7 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
 
     def _point_predictions(self, X: Any) -> Any:
         return np.column_stack(
-            [fold.predict_quantiles(X, [0.5])[:, 0] for fold in self.quantile_models_]
+            [predict_quantiles_of(fold, X, [0.5])[:, 0] for fold in self.quantile_models_]
         ).mean(axis=1)
 
     @property
@@ -261,7 +262,9 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
         calibration = self._cached_calibrations[index]
         out = np.empty((n_rows(X), len(levels), 2))
         for rows, block in row_blocks(X, 2 * n_folds):
-            predicted = [fold.predict_quantiles(block, [lo, hi]) for fold in self.quantile_models_]
+            predicted = [
+                predict_quantiles_of(fold, block, [lo, hi]) for fold in self.quantile_models_
+            ]
             lower, upper = rearranged(
                 np.column_stack([p[:, 0] for p in predicted]),
                 np.column_stack([p[:, 1] for p in predicted]),

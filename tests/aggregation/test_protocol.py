@@ -239,3 +239,58 @@ def test_missing_data_cqr_with_a_protocol_model(data):
     ).fit(X, y)
     assert model.predict_interval(X[:9]).shape == (9, 2)
     assert model.predict(X[:3]).shape == (3,)
+
+
+@pytest.mark.parametrize("cross", [False, True])
+def test_cqr_predict_quantiles_assembles_the_calibrated_ends(data, cross):
+    X, y = data
+    Model = CrossConformalizedQuantileRegressor if cross else ConformalizedQuantileRegressor
+    model = Model(QuantileRegressor(alpha=0.0), confidence_level=[0.5, 0.9], random_state=0)
+    model.fit(X, y)
+    raw = model.predict_quantiles(X, rearrangement=None)
+    intervals = model.predict_interval(X, confidence_level=[0.5, 0.9])
+    np.testing.assert_array_equal(raw[:, [0, 4]], intervals[:, 1])
+    np.testing.assert_array_equal(raw[:, [1, 3]], intervals[:, 0])
+    np.testing.assert_array_equal(raw[:, 2], model.predict(X))
+    ordered = model.predict_quantiles(X)
+    assert (np.diff(ordered, axis=1) >= 0).all()
+    np.testing.assert_array_equal(ordered, np.sort(raw, axis=1))
+    # Sorting only widens the outermost pair: its guarantee survives.
+    assert (ordered[:, 0] <= raw[:, 0]).all() and (ordered[:, -1] >= raw[:, -1]).all()
+    chosen = model.predict_quantiles(X[:4], [0.05, 0.5, 0.95], rearrangement=None)
+    np.testing.assert_array_equal(chosen, raw[:4, [0, 2, 4]])
+
+
+def test_cqr_predict_quantiles_errors(data):
+    X, y = data
+    model = ConformalizedQuantileRegressor(QuantileRegressor(alpha=0.0), random_state=0)
+    model.fit(X, y)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        model.predict_quantiles(X, [0.95, 0.05])
+    with pytest.raises(ValueError, match="method"):
+        model.predict_quantiles(X, rearrangement="bubble")
+
+
+def test_a_pipeline_around_a_protocol_model_is_a_quantile_model(data):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from conformal.aggregation import predict_quantiles_of
+
+    X, y = data
+    pipeline = make_pipeline(StandardScaler(), EmpiricalShift(quantiles=[0.25]))
+    assert is_quantile_model(pipeline)
+    model = as_quantile_model(pipeline, [0.05, 0.95])
+    assert model[-1].quantiles == [0.05, 0.25, 0.95] and pipeline[-1].quantiles == [0.25]
+    cqr = ConformalizedQuantileRegressor(pipeline, random_state=0).fit(X, y)
+    scaled = StandardScaler().fit(X[:10])
+    assert cqr.predict_interval(X[:10]).shape == (10, 2)
+    fitted = make_pipeline(scaled, EmpiricalShift(quantiles=[0.5]).fit(scaled.transform(X), y))
+    np.testing.assert_allclose(
+        predict_quantiles_of(fitted, X[:3], [0.5]),
+        fitted[-1].predict_quantiles(scaled.transform(X[:3]), [0.5]),
+    )
+    frozen = FrozenEstimator(fitted)
+    np.testing.assert_array_equal(
+        predict_quantiles_of(frozen, X[:3]), predict_quantiles_of(fitted, X[:3])
+    )

@@ -1,0 +1,498 @@
+"""QuantileAggregator: exact global weights, local gating, baselines, rearrangement, errors."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import linprog
+from scipy.stats import norm
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import QuantileRegressor, Ridge
+from sklearn.model_selection import GroupKFold, KFold
+
+from conformal.aggregation._aggregator import QuantileAggregator
+from conformal.aggregation._global_weights import (
+    block_problems,
+    combine,
+    fit_global_weights,
+    pinball_loss,
+    solve_simplex_lp,
+)
+from conformal.aggregation._rearrangement import rearrange_quantiles
+
+LEVELS = [0.1, 0.3, 0.5, 0.7, 0.9]
+
+
+class GaussianQuantiles(RegressorMixin, BaseEstimator):
+    """A protocol model: quantiles ``slope * x0 + bias + scale * z_t`` (+ the training mean of
+    y when ``learn_mean``), so tests know every prediction and which model is right."""
+
+    def __init__(self, slope=2.0, bias=0.0, scale=1.0, learn_mean=False, crossing=False):
+        self.slope = slope
+        self.bias = bias
+        self.scale = scale
+        self.learn_mean = learn_mean
+        self.crossing = crossing
+
+    def fit(self, X, y):
+        X = np.asarray(X, dtype=float)
+        self.n_features_in_ = X.shape[1]
+        self.offset_ = float(np.mean(y)) if self.learn_mean else 0.0
+        return self
+
+    def predict_quantiles(self, X, quantiles=None):
+        X = np.asarray(X, dtype=float)
+        z = norm.ppf(np.asarray(quantiles if quantiles is not None else [0.5]))
+        if self.crossing:
+            z = -z
+        center = self.slope * X[:, 0] + self.bias + self.offset_
+        return center[:, None] + self.scale * z[None, :]
+
+    def predict(self, X):
+        return self.predict_quantiles(X, [0.5])[:, 0]
+
+
+class WrongShape(GaussianQuantiles):
+    def predict_quantiles(self, X, quantiles=None):
+        return super().predict_quantiles(X, quantiles)[:, :1]
+
+
+def make_data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(n, 2))
+    y = 2 * X[:, 0] + rng.normal(size=n)
+    return X, y
+
+
+def noisy_library():
+    """Three imperfect models whose best mixture is interior (none dominates)."""
+    return [
+        GaussianQuantiles(slope=1.5, scale=0.6),
+        GaussianQuantiles(slope=2.5, bias=0.4, scale=1.6),
+        GaussianQuantiles(slope=2.0, bias=-0.5, scale=1.0),
+    ]
+
+
+def total_loss(y, predictions, levels):
+    return float(pinball_loss(y, predictions, np.asarray(levels)).sum())
+
+
+def primal_lp(F, y, taus):
+    """The textbook primal LP (weights + positive/negative residual slacks), for reference."""
+    n, m, T = F.shape
+    N = n * T
+    A = F.transpose(0, 2, 1).reshape(N, m)
+    eye = sp.identity(N, format="csr")
+    A_eq = sp.vstack(
+        [
+            sp.hstack([sp.csr_matrix(A), eye, -eye]),
+            sp.hstack([sp.csr_matrix(np.ones((1, m))), sp.csr_matrix((1, 2 * N))]),
+        ]
+    )
+    b_eq = np.concatenate([np.repeat(y, T), [1.0]])
+    tau_rows = np.tile(taus, n)
+    cost = np.concatenate([np.zeros(m), tau_rows, 1 - tau_rows])
+    result = linprog(cost, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+    return result.x[:m], result.fun
+
+
+# ---------------------------------------------------------------------- exact global weights
+
+
+@pytest.mark.parametrize("family", ["coarse", "medium", "fine"])
+def test_dual_lp_matches_primal_lp(family):
+    """The dual solve gives the primal optimum's objective, block by block."""
+    rng = np.random.default_rng(1)
+    n, p, Q = 40, 3, 3
+    taus = np.array([0.2, 0.5, 0.8])
+    P = rng.normal(size=(n, p, Q)) + np.sort(rng.normal(size=Q))
+    y = rng.normal(size=n)
+    for F, block_taus, _ in block_problems(family, P, taus):
+        w = solve_simplex_lp(F, y, block_taus)
+        _, optimum = primal_lp(F, y, block_taus)
+        ours = float(pinball_loss(y, np.einsum("ikt,k->it", F, w), block_taus).sum())
+        assert ours == pytest.approx(optimum, rel=1e-8, abs=1e-9)
+
+
+def test_coarse_lp_beats_every_point_of_a_simplex_grid():
+    rng = np.random.default_rng(2)
+    n, Q = 60, 3
+    taus = np.array([0.1, 0.5, 0.9])
+    P = rng.normal(size=(n, 3, Q)) + norm.ppf(taus)
+    y = rng.normal(size=n)
+    w = fit_global_weights("coarse", P, y, taus)
+    best = total_loss(y, combine("coarse", P, w), taus)
+    grid = np.linspace(0, 1, 51)
+    for a, b in itertools.product(grid, grid):
+        if a + b <= 1:
+            candidate = np.array([a, b, 1 - a - b])
+            assert best <= total_loss(y, combine("coarse", P, candidate), taus) + 1e-9
+
+
+@pytest.mark.parametrize("family", ["coarse", "medium", "fine"])
+def test_weights_on_simplex(family):
+    X, y = make_data()
+    model = QuantileAggregator(noisy_library(), LEVELS, family=family, cv=4, random_state=0).fit(
+        X, y
+    )
+    w = model.weights_
+    assert w.shape == {"coarse": (3,), "medium": (5, 3), "fine": (5, 3, 5)}[family]
+    assert (w >= 0).all()
+    sums = w.sum() if family == "coarse" else w.reshape(5, -1).sum(axis=1)
+    np.testing.assert_allclose(sums, 1.0, atol=1e-12)
+
+
+def test_families_nest_on_out_of_fold_loss():
+    """fine contains medium contains coarse contains every single model and the average, so the
+    fitted out-of-fold loss is ordered."""
+    X, y = make_data(300)
+    losses = {}
+    for family in ["coarse", "medium", "fine", "best", "average"]:
+        model = QuantileAggregator(
+            noisy_library(), LEVELS, family=family, cv=4, random_state=0, rearrangement=None
+        ).fit(X, y)
+        oof = model._aggregate(model.oof_predictions_, X)
+        losses[family] = total_loss(y, oof, LEVELS)
+    P = model.oof_predictions_
+    singles = [total_loss(y, P[:, j], LEVELS) for j in range(3)]
+    tol = 1e-8 * losses["best"]
+    assert losses["fine"] <= losses["medium"] + tol
+    assert losses["medium"] <= losses["coarse"] + tol
+    assert losses["coarse"] <= losses["best"] + tol
+    assert losses["coarse"] <= losses["average"] + tol
+    assert losses["best"] == pytest.approx(min(singles))
+    assert losses["coarse"] < losses["best"] - tol  # an interior mixture strictly helps here
+
+
+@pytest.mark.parametrize("family", ["coarse", "medium"])
+def test_one_perfect_model_is_selected(family):
+    """(Not fine: with 15 candidates per level it can fit the out-of-fold noise better than the
+    true quantiles in sample; its nesting is checked above.)"""
+    X, y = make_data(400)
+    library = [
+        GaussianQuantiles(slope=2.0, bias=3.0),
+        GaussianQuantiles(slope=2.0),  # the data's own conditional quantiles
+        GaussianQuantiles(slope=-2.0, scale=3.0),
+    ]
+    model = QuantileAggregator(library, LEVELS, family=family, cv=4, random_state=0).fit(X, y)
+    w = model.weights_
+    on_perfect = w[1] if family == "coarse" else w[:, 1]
+    assert np.all(on_perfect > 0.85)
+
+
+# ---------------------------------------------------------------------- fit mechanics
+
+
+def test_oof_predictions_are_out_of_fold_and_models_refit_on_all_rows():
+    X, y = make_data(50)
+    cv = KFold(5, shuffle=True, random_state=3)
+    model = QuantileAggregator(
+        [GaussianQuantiles(learn_mean=True)], LEVELS, family="coarse", cv=cv
+    ).fit(X, y)
+    for k, (train, test) in enumerate(cv.split(X)):
+        expected = GaussianQuantiles(learn_mean=True).fit(X[train], y[train])
+        np.testing.assert_allclose(
+            model.oof_predictions_[test, 0], expected.predict_quantiles(X[test], LEVELS)
+        )
+        assert (model.fold_of_[test] == k).all()
+    assert model.estimators_[0].offset_ == pytest.approx(y.mean())
+    assert model.oof_predictions_.shape == (50, 1, 5)
+
+
+def test_user_estimators_are_not_fitted_or_changed_and_clone_works():
+    X, y = make_data(60)
+    library = [GaussianQuantiles(), QuantileRegressor(alpha=0.0)]
+    before = [est.get_params() for est in library]
+    model = QuantileAggregator(library, [0.2, 0.8], cv=3, random_state=0)
+    model.fit(X, y)
+    assert [est.get_params() for est in library] == before
+    assert not hasattr(library[0], "offset_") and not hasattr(library[1], "coef_")
+    assert model.estimators_[0] is not library[0]
+    fresh = clone(model)
+    assert not hasattr(fresh, "estimators_")
+    np.testing.assert_allclose(fresh.fit(X, y).predict(X), model.predict(X))
+
+
+def test_names_default_from_class_names_and_pairs_are_kept():
+    X, y = make_data(40)
+    model = QuantileAggregator(
+        [GaussianQuantiles(), GaussianQuantiles(bias=1.0), ("qr", QuantileRegressor(alpha=0.0))],
+        [0.5],
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+    assert list(model.named_estimators_) == ["gaussianquantiles-1", "gaussianquantiles-2", "qr"]
+    assert model.named_estimators_["qr"] is model.estimators_[2]
+
+
+def test_predict_quantiles_subset_and_predict_is_middle_level():
+    X, y = make_data(80)
+    model = QuantileAggregator(noisy_library(), LEVELS, cv=4, random_state=0).fit(X, y)
+    full = model.predict_quantiles(X[:7])
+    np.testing.assert_allclose(model.predict_quantiles(X[:7], [0.3, 0.9]), full[:, [1, 4]])
+    np.testing.assert_allclose(model.predict(X[:7]), full[:, 2])
+    assert full.shape == (7, 5)
+
+
+def test_same_seed_same_output_and_group_folds():
+    X, y = make_data(60)
+    groups = np.repeat(np.arange(6), 10)
+    first = QuantileAggregator(noisy_library(), LEVELS, cv=3, random_state=5).fit(X, y)
+    second = QuantileAggregator(noisy_library(), LEVELS, cv=3, random_state=5).fit(X, y)
+    np.testing.assert_array_equal(first.weights_, second.weights_)
+    grouped = QuantileAggregator(noisy_library(), LEVELS, cv=GroupKFold(3)).fit(X, y, groups=groups)
+    for g in range(6):
+        assert len(set(grouped.fold_of_[groups == g])) == 1
+
+
+def test_dataframe_features_are_passed_through():
+    pd = pytest.importorskip("pandas")
+    X, y = make_data(60)
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    model = QuantileAggregator([QuantileRegressor(alpha=0.0)], [0.5], cv=3, random_state=0)
+    model.fit(frame, y)
+    assert list(model.feature_names_in_) == ["a", "b"]
+    assert model.predict(frame.iloc[:3]).shape == (3,)
+
+
+def test_max_rows_subsamples_the_weight_fit():
+    X, y = make_data(120)
+    full = QuantileAggregator(noisy_library(), LEVELS, cv=3, random_state=0).fit(X, y)
+    same = QuantileAggregator(noisy_library(), LEVELS, cv=3, random_state=0, max_rows=500)
+    np.testing.assert_array_equal(same.fit(X, y).weights_, full.weights_)
+    sub = QuantileAggregator(noisy_library(), LEVELS, cv=3, random_state=0, max_rows=30)
+    sub.fit(X, y)
+    assert sub.oof_predictions_.shape[0] == 120
+    np.testing.assert_allclose(sub.weights_.sum(axis=1), 1.0)
+    assert not np.allclose(sub.weights_, full.weights_)
+
+
+# ---------------------------------------------------------------------- local weights
+
+
+def two_regime_data(n=400, seed=0):
+    """Model 0 is right for x0 < 0, model 1 for x0 > 0: only x-dependent weights fit both."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(n, 1))
+    y = np.where(X[:, 0] < 0, 2 * X[:, 0], -2 * X[:, 0]) + 0.3 * rng.normal(size=n)
+    library = [GaussianQuantiles(slope=2.0, scale=0.3), GaussianQuantiles(slope=-2.0, scale=0.3)]
+    return X, y, library
+
+
+@pytest.mark.parametrize("family", ["coarse", "medium", "fine"])
+def test_local_weights_beat_global_weights_when_the_best_model_depends_on_x(family):
+    X, y, library = two_regime_data()
+    kwargs = dict(family=family, cv=4, random_state=0, rearrangement=None)
+    glob = QuantileAggregator(library, LEVELS, **kwargs).fit(X, y)
+    local = QuantileAggregator(library, LEVELS, weighting="local", alpha=1e-4, **kwargs)
+    local.fit(X, y)
+    oof_global = total_loss(y, glob._aggregate(glob.oof_predictions_, X), LEVELS)
+    oof_local = total_loss(y, local._aggregate(local.oof_predictions_, X), LEVELS)
+    assert oof_local < 0.7 * oof_global
+    assert local.gate_coef_.shape[0] == (1 if family == "coarse" else len(LEVELS))
+
+
+@pytest.mark.parametrize("family", ["coarse", "medium", "fine"])
+def test_predict_weights_are_on_the_simplex_and_aggregate_to_predictions(family):
+    X, y, library = two_regime_data(200)
+    model = QuantileAggregator(
+        library, LEVELS, family=family, weighting="local", cv=3, rearrangement=None
+    ).fit(X, y)
+    weights = model.predict_weights(X[:9])
+    assert weights.shape == (9, *model.weights_.shape)
+    assert (weights >= 0).all()
+    candidate_axes = (-2, -1) if family == "fine" else (-1,)
+    np.testing.assert_allclose(weights.sum(axis=candidate_axes), 1.0)
+    base = np.stack([m.predict_quantiles(X[:9], LEVELS) for m in model.estimators_], axis=1)
+    subscripts = {"coarse": "ijt,ij->it", "medium": "ijt,itj->it", "fine": "ijv,itjv->it"}
+    np.testing.assert_allclose(
+        np.einsum(subscripts[family], base, weights), model.predict_quantiles(X[:9])
+    )
+    glob = clone(model).set_params(weighting="global").fit(X, y)
+    np.testing.assert_allclose(glob.predict_weights(X[:2])[1], glob.weights_)
+    with pytest.raises(ValueError, match="family='qra' has no simplex weights"):
+        clone(glob).set_params(family="qra").fit(X, y).predict_weights(X)
+
+
+@pytest.mark.parametrize("family", ["coarse", "medium"])
+def test_local_weights_reduce_to_global_when_alpha_is_huge(family):
+    X, y = make_data(200)
+    kwargs = dict(family=family, cv=4, random_state=0)
+    glob = QuantileAggregator(noisy_library(), LEVELS, **kwargs).fit(X, y)
+    local = QuantileAggregator(noisy_library(), LEVELS, weighting="local", alpha=1e8, **kwargs)
+    local.fit(X, y)
+    np.testing.assert_allclose(local.gate_coef_[:, 1:], 0.0, atol=1e-6)
+    # Same weights up to the softplus smoothing of the pinball loss (0.01 sd of y).
+    spread = np.ptp(y)
+    np.testing.assert_allclose(
+        local.predict_quantiles(X), glob.predict_quantiles(X), atol=0.02 * spread
+    )
+
+
+# ---------------------------------------------------------------------- baselines
+
+
+def test_baselines_by_hand():
+    X, y = make_data(150)
+    kwargs = dict(cv=3, random_state=0, rearrangement=None)
+    fitted = {
+        family: QuantileAggregator(noisy_library(), LEVELS, family=family, **kwargs).fit(X, y)
+        for family in ["best", "average", "median", "qra"]
+    }
+    X_test = make_data(20, seed=9)[0]
+    base = np.stack(
+        [m.fit(X, y).predict_quantiles(X_test, LEVELS) for m in noisy_library()], axis=1
+    )
+    P = fitted["best"].oof_predictions_
+    best = int(np.argmin([total_loss(y, P[:, j], LEVELS) for j in range(3)]))
+    np.testing.assert_allclose(fitted["best"].predict_quantiles(X_test), base[:, best])
+    np.testing.assert_allclose(fitted["average"].predict_quantiles(X_test), base.mean(axis=1))
+    np.testing.assert_allclose(fitted["median"].predict_quantiles(X_test), np.median(base, 1))
+    assert fitted["median"].weights_ is None
+    qra = fitted["qra"]
+    for t, tau in enumerate(LEVELS):
+        reference = QuantileRegressor(quantile=tau, alpha=0.0, solver="highs").fit(P[:, :, t], y)
+        np.testing.assert_allclose(qra.weights_[t], reference.coef_, atol=1e-8)
+        np.testing.assert_allclose(
+            qra.predict_quantiles(X_test)[:, t], reference.predict(base[:, :, t]), atol=1e-8
+        )
+
+
+# ---------------------------------------------------------------------- rearrangement
+
+
+@pytest.mark.parametrize("method", ["sort", "isotonic"])
+def test_rearrangement_is_applied_after_aggregation(method):
+    X, y = make_data(60)
+    library = [GaussianQuantiles(crossing=True), GaussianQuantiles(bias=0.5, crossing=True)]
+    raw = QuantileAggregator(library, LEVELS, family="average", rearrangement=None, cv=3)
+    raw.fit(X, y)
+    crossing = raw.predict_quantiles(X)
+    assert (np.diff(crossing, axis=1) < 0).any()
+    model = clone(raw).set_params(rearrangement=method).fit(X, y)
+    np.testing.assert_allclose(model.predict_quantiles(X), rearrange_quantiles(crossing, method))
+    assert (np.diff(model.predict_quantiles(X), axis=1) >= 0).all()
+
+
+# ---------------------------------------------------------------------- errors
+
+
+def test_predict_before_fit():
+    with pytest.raises(NotFittedError):
+        QuantileAggregator([QuantileRegressor()]).predict_quantiles([[0.0]])
+
+
+def test_empty_estimators():
+    X, y = make_data(20)
+    with pytest.raises(ValueError, match=r"estimators=\[\] is empty.*at least one"):
+        QuantileAggregator([]).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "match"),
+    [
+        (Ridge(), r"estimators\[1\] \(Ridge\) has no predict_quantiles.*quantile_param"),
+        (
+            HistGradientBoostingRegressor(),
+            r"estimators\[1\] \(HistGradientBoostingRegressor\).*loss='quantile'",
+        ),
+    ],
+)
+def test_model_without_quantiles(estimator, match):
+    X, y = make_data(20)
+    with pytest.raises(ValueError, match=match):
+        QuantileAggregator([GaussianQuantiles(), estimator], cv=2).fit(X, y)
+
+
+def test_not_an_estimator_and_bad_pairs_and_duplicate_names():
+    X, y = make_data(20)
+    with pytest.raises(ValueError, match=r"estimators\[0\]='ridge' is not an estimator"):
+        QuantileAggregator(["ridge"], cv=2).fit(X, y)
+    with pytest.raises(ValueError, match=r"estimators\[0\]=.* must be an estimator or a \(name"):
+        QuantileAggregator([(1, GaussianQuantiles())], cv=2).fit(X, y)
+    with pytest.raises(ValueError, match="names must be unique; got 'a' 2 times"):
+        QuantileAggregator([("a", GaussianQuantiles()), ("a", GaussianQuantiles())]).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("quantiles", "match"),
+    [
+        ([0.0, 0.5], "strictly between 0 and 1; got \\[0.0\\]"),
+        ([0.5, 1.2], "strictly between 0 and 1; got \\[1.2\\]"),
+        ([0.9, 0.1], "strictly increasing; got unsorted"),
+        ([0.1, 0.1, 0.5], "strictly increasing; got duplicated"),
+        ([], "non-empty"),
+    ],
+)
+def test_bad_quantiles(quantiles, match):
+    X, y = make_data(20)
+    with pytest.raises(ValueError, match=match):
+        QuantileAggregator([GaussianQuantiles()], quantiles, cv=2).fit(X, y)
+
+
+def test_more_folds_than_rows():
+    X, y = make_data(4)
+    with pytest.raises(ValueError, match=r"cv=5 folds need at least 5 samples.*got 4 samples"):
+        QuantileAggregator([GaussianQuantiles()]).fit(X, y)
+
+
+def test_cv_must_partition_rows():
+    X, y = make_data(20)
+    splits = [(np.arange(10), np.arange(10, 20)), (np.arange(5, 20), np.arange(5))]
+    with pytest.raises(ValueError, match="cv must put every sample in exactly one test fold"):
+        QuantileAggregator([GaussianQuantiles()], cv=splits).fit(X, y)
+
+
+def test_local_weighting_for_a_baseline():
+    X, y = make_data(20)
+    with pytest.raises(ValueError, match="weighting='local' is not available for the baseline"):
+        QuantileAggregator([GaussianQuantiles()], family="qra", weighting="local").fit(X, y)
+
+
+def test_local_weighting_needs_numeric_features():
+    X, y = make_data(20)
+    X = X.copy()
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"weighting='local' .* needs numeric, finite X"):
+        QuantileAggregator([GaussianQuantiles()], weighting="local", cv=2).fit(X, y)
+
+
+def test_invalid_parameters_use_sklearn_messages():
+    X, y = make_data(20)
+    with pytest.raises(ValueError, match="The 'family' parameter of QuantileAggregator"):
+        QuantileAggregator([GaussianQuantiles()], family="huge").fit(X, y)
+    with pytest.raises(ValueError, match="The 'alpha' parameter of QuantileAggregator"):
+        QuantileAggregator([GaussianQuantiles()], alpha=-1.0).fit(X, y)
+    with pytest.raises(ValueError, match="The 'cv' parameter of QuantileAggregator"):
+        QuantileAggregator([GaussianQuantiles()], cv=1).fit(X, y)
+    with pytest.raises(ValueError, match=r"The 'cv' parameter .* Got 'kfold' instead"):
+        QuantileAggregator([GaussianQuantiles()], cv="kfold").fit(X, y)
+
+
+def test_leave_one_out():
+    X, y = make_data(12)
+    model = QuantileAggregator([GaussianQuantiles(learn_mean=True)], [0.5], cv="loo").fit(X, y)
+    np.testing.assert_array_equal(np.sort(model.fold_of_), np.arange(12))
+
+
+def test_unfitted_level_at_predict():
+    X, y = make_data(20)
+    model = QuantileAggregator([GaussianQuantiles()], [0.1, 0.9], cv=2).fit(X, y)
+    with pytest.raises(ValueError, match=r"fitted at quantiles \[0.1, 0.9\] and cannot predict"):
+        model.predict_quantiles(X, [0.5])
+
+
+def test_base_model_with_wrong_output_shape():
+    X, y = make_data(20)
+    with pytest.raises(ValueError, match=r"'wrongshape' \(WrongShape\) returned predict_quant"):
+        QuantileAggregator([WrongShape()], [0.1, 0.9], cv=2).fit(X, y)
+
+
+def test_y_none():
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        QuantileAggregator([GaussianQuantiles()]).fit([[0.0]] * 5, None)
