@@ -35,6 +35,8 @@ speed: $(STAMP)
 	$(BIN)/python benchmarks/speed_enbpi.py
 	$(BIN)/python benchmarks/speed_batch.py
 	$(BIN)/python benchmarks/speed_risk.py
+	$(BIN)/python benchmarks/speed_quantile_forest.py
+	$(BIN)/python benchmarks/speed_isotonic.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

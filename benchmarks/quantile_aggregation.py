@@ -35,10 +35,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from conformal.benchmark import get_method, list_methods, run_benchmark, write_csv  # noqa: E402
-from conformal.datasets import list_datasets, load_dataset  # noqa: E402
+from conformal.benchmark import get_method, list_methods, run_benchmark, write_csv
+from conformal.datasets import list_datasets, load_dataset
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASES = ("q-forest", "q-knn", "q-linear", "q-gaussian", "q-gbm")
@@ -139,7 +139,7 @@ def report(paths: list[Path]) -> None:
                 short.append(f"{d}/{m} ({np.mean(cov):.3f} +- {se:.3f})")
     lines.append(
         "3. Conformalized 90% intervals reach nominal coverage within Monte Carlo error (mean + 3 "
-        f"se >= 0.9) on every dataset for every conformalized method: "
+        "se >= 0.9) on every dataset for every conformalized method: "
         + ("yes." if not short else "no: " + ", ".join(short) + ".")
     )
     lines += ["", "## Mean WIS over seeds (lower is better; relative to the best base model)", ""]

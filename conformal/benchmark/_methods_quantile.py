@@ -145,7 +145,7 @@ class CachedFit(RegressorMixin, BaseEstimator):
         return self.predict_quantiles(X, [0.5])[:, 0]
 
 
-def base_models(random_state: int, quantiles: ArrayLike) -> dict[str, Any]:
+def base_models(random_state: int, quantiles: Any) -> dict[str, Any]:
     """The five base quantile models of the task, unfitted, by short name."""
     levels = [float(q) for q in quantiles]
     return {
