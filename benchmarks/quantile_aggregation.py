@@ -56,7 +56,9 @@ def _subsample(name: str, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
 
 def run(datasets: list[str], seeds: int, max_rows: int, out: Path) -> None:
     methods = [
-        n for n in list_methods() if get_method(n).task == "quantile" and get_method(n).default
+        n
+        for n in list_methods()
+        if get_method(n).task == "quantile" and not get_method(n).on_request
     ]
     data = {name: _subsample(name, max_rows) for name in datasets}
     failures: list[dict] = []

@@ -328,7 +328,9 @@ def _benchmark(args: argparse.Namespace) -> int:
     }
     if args.task is not None:
         of_task = [m for m in all_methods if get_method(m).task == args.task]
-        method_keywords["default"] = [m for m in of_task if get_method(m).default] or of_task
+        method_keywords["default"] = [m for m in of_task if get_method(m).default] or [
+            m for m in of_task if not get_method(m).on_request
+        ]
         method_keywords["all"] = of_task
     methods = _choose(args.methods, all_methods, method_keywords, "method")
     if isinstance(methods, str):

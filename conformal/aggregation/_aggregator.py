@@ -3,19 +3,23 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import RegressorMixin
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import Bunch, check_array, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._folds import fit_on_rows, fold_assignment, resolve_splits
 from .._validation import as_rows, check_same_rows, check_target, n_rows, take
+from ..exceptions import warn_conformal
 from ._baselines import average_weights, best_weights, fit_qra
 from ._global_weights import block_problems, combine, fit_global_weights
 from ._local_weights import fit_gate, gate_weights
@@ -33,7 +37,7 @@ _WEIGHTED = ("coarse", "medium", "fine")
 _BASELINES = ("best", "average", "median", "qra")
 
 
-class QuantileAggregator(RegressorMixin, BaseEstimator):
+class QuantileAggregator(RegressorMixin, _BaseComposition):
     """Aggregate quantile models with weights fitted on out-of-fold pinball loss.
 
     Fit: ``cv``-fold out-of-fold predictions of every base model at every level (``n``, ``p``,
@@ -63,8 +67,15 @@ class QuantileAggregator(RegressorMixin, BaseEstimator):
         this package; its own ``quantiles`` are extended by ours) or a quantile parameter
         (scikit-learn's ``QuantileRegressor``, ``HistGradientBoostingRegressor(loss=
         "quantile")``...), then it is fitted once per level through
-        :class:`MultiLevelQuantileRegressor`. Names default to the lower-cased class names,
-        made unique with ``-1``, ``-2``... Never fitted themselves: clones are.
+        :class:`MultiLevelQuantileRegressor`. A ``Pipeline`` ending in a quantile model is a
+        quantile model. Names default to the lower-cased class names, made unique with
+        ``-1``, ``-2``... (skipping the names given in pairs). Names must be unique, must not
+        contain ``"__"`` and must not be a parameter name of this class. Base-model parameters
+        are set by name, as in scikit-learn's ``VotingRegressor``:
+        ``set_params(knn__n_neighbors=5)`` (default names work too), so ``GridSearchCV`` can tune
+        them; ``set_params(knn=other)`` replaces a model. Never fitted themselves: clones are.
+        A ``FrozenEstimator`` is not refitted per fold, so its "out-of-fold" predictions are
+        in-sample on rows it was trained on (a :class:`~conformal.ConformalWarning` says so).
     quantiles : array-like of float, default=(0.05, 0.5, 0.95)
         The levels aggregated, strictly increasing in (0, 1). Only these can be predicted:
         the fine family mixes levels, and all weights are fitted for this set.
@@ -94,7 +105,9 @@ class QuantileAggregator(RegressorMixin, BaseEstimator):
     max_rows : int, default=None
         Fit the weights on a random subsample of at most this many rows of out-of-fold
         predictions (drawn with ``random_state``); ``None`` uses all. The base models always
-        use all rows. The LPs grow with ``n * Q`` (coarse: one LP over all levels) or with
+        use all rows. At least ``n_estimators + 1`` (QRA fits ``n_estimators + 1``
+        coefficients per level; fewer rows than that leave the weights underdetermined). The
+        LPs grow with ``n * Q`` (coarse: one LP over all levels) or with
         ``n`` and ``p * Q`` candidates (fine: one LP per level). Measured on 2 shared cores:
         n = 2,000, p = 4, Q = 19 takes 0.4 s (coarse), 0.4 s (medium), 3.3 s (fine); n = 5,000,
         p = 5, Q = 99 takes 10-20 s (coarse), 9 s (medium) and about 3 minutes (fine, 1.8 s
@@ -231,6 +244,79 @@ class QuantileAggregator(RegressorMixin, BaseEstimator):
         tags.input_tags.allow_nan = not dense and all(t.allow_nan for t in inner)
         return tags
 
+    # ------------------------------------------------------------------ parameters
+
+    @property
+    def _estimator_pairs(self) -> list[tuple[str, Any]] | None:
+        """``estimators`` as ``(name, estimator)`` pairs with the default names filled in, or
+        ``None`` while ``estimators`` is malformed (``fit`` then says why)."""
+        items = self.estimators
+        if not isinstance(items, list) or not items:
+            return None
+        given: list[str | None] = []
+        models = []
+        for item in items:
+            if isinstance(item, tuple):
+                if len(item) != 2 or not isinstance(item[0], str):
+                    return None
+                given.append(item[0])
+                models.append(item[1])
+            else:
+                given.append(None)
+                models.append(item)
+        explicit = [name for name in given if name is not None]
+        if len(set(explicit)) != len(explicit):
+            return None
+        return list(zip(_default_names(given, items), models, strict=True))
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Parameters of this aggregator and, with ``deep``, of its base models by name.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return each base model (under its name, the given one or the default one) and
+            its parameters as ``<name>__<parameter>``.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        return self._get_params("_estimator_pairs", deep=deep)
+
+    def set_params(self, **params: Any) -> Any:
+        """Set parameters of this aggregator or, by name, of its base models.
+
+        ``<name>__<parameter>`` sets a base model's parameter (e.g. ``knn__n_neighbors=5``);
+        ``<name>=estimator`` replaces a base model (an unnamed one becomes the pair
+        ``(<name>, estimator)``, so its name stays). Names are the given ones or the defaults
+        (lower-cased class names, see ``estimators``).
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names mapped to their new values.
+
+        Returns
+        -------
+        self : QuantileAggregator
+            This aggregator.
+        """
+        if "estimators" in params:
+            self.estimators = params.pop("estimators")
+        self._set_params("_estimator_pairs", **params)
+        return self
+
+    def _replace_estimator(self, attr: str, name: str, new_val: Any) -> None:
+        pairs = self._estimator_pairs or []
+        estimators = list(self.estimators)
+        for index, (current, _) in enumerate(pairs):
+            if current == name:
+                estimators[index] = (name, new_val)
+                break
+        self.estimators = estimators
+
     # ------------------------------------------------------------------ fit
 
     def _named_models(self, levels: NDArray[np.float64]) -> tuple[list[str], list[Any]]:
@@ -243,6 +329,7 @@ class QuantileAggregator(RegressorMixin, BaseEstimator):
             )
         names: list[str | None] = []
         models = []
+        frozen: list[tuple[int, Any]] = []
         for index, item in enumerate(self.estimators):
             if isinstance(item, tuple):
                 if len(item) != 2 or not isinstance(item[0], str):
@@ -268,7 +355,19 @@ class QuantileAggregator(RegressorMixin, BaseEstimator):
                 ) from None
             names.append(name)
             models.append(model)
-        return _unique_names(names, self.estimators), models
+            if isinstance(estimator, FrozenEstimator):
+                frozen.append((index, estimator))
+        unique = _unique_names(names, self.estimators, set(self.get_params(deep=False)))
+        for index, estimator in frozen:
+            inner = type(estimator.estimator).__name__
+            warn_conformal(
+                f"estimators[{index}] ({unique[index]!r}) is a FrozenEstimator around {inner}: a "
+                "frozen model is not refitted per fold, so its out-of-fold predictions are "
+                "in-sample on every row it was trained on, and the aggregation weights favour it. "
+                f"Pass the unfitted {inner} instead, so that it is refitted out of fold (a frozen "
+                "model is only fair if it was trained on other data than X)."
+            )
+        return unique, models
 
     def fit(self, X: ArrayLike, y: ArrayLike, *, groups: ArrayLike | None = None) -> Any:
         """Fit the base models out of fold, the aggregation weights, and the base models again.
@@ -290,10 +389,17 @@ class QuantileAggregator(RegressorMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            For invalid quantiles, an empty ``estimators``, a base model with neither
-            ``predict_quantiles`` nor a quantile parameter, ``cv`` with more folds than rows,
-            a baseline family with ``weighting="local"``, or non-numeric ``X`` with
-            ``weighting="local"``.
+            For invalid quantiles, an empty ``estimators``, duplicated or invalid names, a
+            base model with neither ``predict_quantiles`` nor a quantile parameter, ``cv`` with
+            more folds than rows, ``max_rows`` below ``n_estimators + 1``, a baseline family
+            with ``weighting="local"``, non-numeric ``X`` with ``weighting="local"``, or a
+            base model predicting NaN or infinite quantiles.
+
+        Warns
+        -----
+        ConformalWarning
+            For a ``FrozenEstimator`` base model, whose out-of-fold predictions are in-sample
+            on the rows it was trained on.
         """
         self._validate_params()
         owner = type(self).__name__
@@ -328,6 +434,12 @@ class QuantileAggregator(RegressorMixin, BaseEstimator):
         self.fold_of_ = fold_assignment(splits, n)
 
         p, Q = len(models), levels.shape[0]
+        if self.max_rows is not None and self.max_rows < p + 1:
+            raise ValueError(
+                f"max_rows={self.max_rows} is too few rows to fit the weights of {p} base "
+                f"model{'s' if p != 1 else ''}: use max_rows >= {p + 1} (the number of base "
+                "models + 1; e.g. 2000 to bound the LPs' cost) or max_rows=None for all rows."
+            )
         # One joblib batch: every (fold, model) fit, then every model on all rows.
         jobs = [(model, train) for _, (train, _) in enumerate(splits) for model in models]
         jobs += [(model, np.arange(n)) for model in models]
@@ -340,7 +452,9 @@ class QuantileAggregator(RegressorMixin, BaseEstimator):
                 continue
             X_test = take(X, test)
             for j in range(p):
-                oof[test, j] = _base_quantiles(fitted[k * p + j], X_test, levels, names[j])
+                oof[test, j] = _base_quantiles(
+                    fitted[k * p + j], X_test, levels, names[j], f"out of fold (fold {k})"
+                )
         self.estimators_ = fitted[len(splits) * p :]
         self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_, strict=True)))
         self.quantiles_ = levels
@@ -455,7 +569,7 @@ class QuantileAggregator(RegressorMixin, BaseEstimator):
         positions = level_positions(self.quantiles_, wanted, type(self).__name__)
         P = np.stack(
             [
-                _base_quantiles(model, X, self.quantiles_, name)
+                _base_quantiles(model, X, self.quantiles_, name, "at predict")
                 for name, model in self.named_estimators_.items()
             ],
             axis=1,
@@ -501,6 +615,10 @@ class QuantileAggregator(RegressorMixin, BaseEstimator):
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
         """The aggregated quantile at the fitted level nearest 0.5 (after rearrangement).
 
+        The median when 0.5 is among ``quantiles_``. Otherwise the nearest fitted level; when
+        two are equally near (e.g. ``quantiles=[0.1, 0.9]``), the lower one (here 0.1). Fit 0.5,
+        or use :meth:`predict_quantiles`, for a point prediction at a chosen level.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -515,40 +633,79 @@ class QuantileAggregator(RegressorMixin, BaseEstimator):
 
 
 def _base_quantiles(
-    model: Any, X: Any, levels: NDArray[np.float64], name: str
+    model: Any, X: Any, levels: NDArray[np.float64], name: str, where: str
 ) -> NDArray[np.float64]:
-    """A base model's ``(n, Q)`` predictions, checked for shape."""
+    """A base model's ``(n, Q)`` predictions, checked for shape and finiteness (``where``
+    says when they were made, for the error message)."""
     values = predict_quantiles_of(model, X, levels)
     expected = (n_rows(X), levels.shape[0])
+    shown = type(model).__name__
     if values.shape != expected:
         raise ValueError(
-            f"base model {name!r} ({type(model).__name__}) returned predict_quantiles of shape "
+            f"base model {name!r} ({shown}) returned predict_quantiles of shape "
             f"{values.shape}; expected {expected} (rows, quantiles)."
+        )
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = int((~finite.all(axis=1)).sum())
+        with_nan = int(np.isnan(values).any(axis=1).sum())
+        with_inf = int(np.isinf(values).any(axis=1).sum())
+        raise ValueError(
+            f"base model {name!r} ({shown}) predicted non-finite quantiles {where} in {bad} of "
+            f"{expected[0]} rows ({with_nan} with NaN, {with_inf} with +-inf, first: row "
+            f"{int(np.flatnonzero(~finite.all(axis=1))[0])}). The aggregation weights are fitted "
+            "and applied by linear programs and weighted sums of the base quantiles, which "
+            "cannot use NaN or infinite values. Fix the base model so that it predicts finite "
+            "quantiles at every row (e.g. impute or drop rows it cannot predict), or remove it "
+            "from estimators."
         )
     return values
 
 
-def _unique_names(given: list[str | None], estimators: list[Any]) -> list[str]:
-    """Given names kept (an error on duplicates); missing ones from lower-cased class names,
-    suffixed ``-1``, ``-2``... when a class occurs more than once."""
+def _unique_names(given: list[str | None], estimators: list[Any], reserved: set[str]) -> list[str]:
+    """Given names checked (unique, no ``"__"``, not in ``reserved``, the aggregator's own
+    parameters) and kept; missing ones filled in by :func:`_default_names`."""
     explicit = [name for name in given if name is not None]
-    for repeated in set(explicit):
+    for repeated in sorted(set(explicit)):
         if explicit.count(repeated) > 1:
             raise ValueError(
                 f"estimator names must be unique; got {repeated!r} {explicit.count(repeated)} "
-                "times "
-                "in estimators. Rename the pairs."
+                "times in estimators. Rename the pairs."
             )
+    for name in explicit:
+        if "__" in name:
+            raise ValueError(
+                f"estimator name {name!r} contains '__', which set_params reads as "
+                f"<name>__<parameter>; rename the pair (e.g. {name.replace('__', '_')!r})."
+            )
+        if name in reserved:
+            raise ValueError(
+                f"estimator name {name!r} is also a parameter of QuantileAggregator, so "
+                f"set_params({name}=...) would be ambiguous; rename the pair (e.g. "
+                f"{name + '_model'!r})."
+            )
+    return _default_names(given, estimators)
+
+
+def _default_names(given: list[str | None], estimators: list[Any]) -> list[str]:
+    """``given`` with each missing name replaced by the lower-cased class name, suffixed
+    ``-1``, ``-2``... when the class occurs more than once unnamed or the plain name is taken;
+    suffixes skip every name already taken, so that all names are distinct (given names
+    assumed distinct)."""
     defaults = [type(item).__name__.lower() for item in estimators]
+    unnamed = Counter(d for d, g in zip(defaults, given, strict=True) if g is None)
+    taken = {name for name in given if name is not None}
     counts: dict[str, int] = {}
     names: list[str] = []
     for default, name in zip(defaults, given, strict=True):
-        if name is not None:
-            names.append(name)
-            continue
-        clashes = sum(d == default and g is None for d, g in zip(defaults, given, strict=True))
-        if clashes > 1 or default in explicit:
-            counts[default] = counts.get(default, 0) + 1
-            default = f"{default}-{counts[default]}"
-        names.append(default)
+        if name is None:
+            name = default
+            if unnamed[default] > 1 or default in taken:
+                counter = counts.get(default, 0) + 1
+                while f"{default}-{counter}" in taken:
+                    counter += 1
+                counts[default] = counter
+                name = f"{default}-{counter}"
+            taken.add(name)
+        names.append(name)
     return names

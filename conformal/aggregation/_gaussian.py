@@ -97,7 +97,7 @@ class ConditionalGaussianRegressor(RegressorMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LinearRegression
-    >>> from conformal.aggregation._gaussian import ConditionalGaussianRegressor
+    >>> from conformal.aggregation import ConditionalGaussianRegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(0, 1, size=(500, 1))
     >>> y = 2 * X[:, 0] + rng.normal(scale=0.1 + X[:, 0], size=500)

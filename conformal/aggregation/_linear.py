@@ -101,7 +101,7 @@ class LinearQuantileRegressor(RegressorMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from conformal.aggregation._linear import LinearQuantileRegressor
+    >>> from conformal.aggregation import LinearQuantileRegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(0, 1, size=(300, 1))
     >>> y = 2 * X[:, 0] + rng.normal(scale=0.1, size=300)

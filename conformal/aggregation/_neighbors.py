@@ -177,7 +177,8 @@ class KNeighborsQuantileRegressor(RegressorMixin, BaseEstimator):
         ------
         ValueError
             For invalid ``quantiles``, a wrong number of features, or a ``weights`` callable
-            that returns negative, non-finite or wrongly shaped weights.
+            that returns negative, non-finite or wrongly shaped weights, or zero weight for
+            every neighbour of a row.
         """
         from .._kernels.forest import grouped_weighted_quantiles
 
@@ -197,6 +198,14 @@ class KNeighborsQuantileRegressor(RegressorMixin, BaseEstimator):
                     f"{distances.shape} (one per neighbour); got shape {scale.shape}"
                     + ("" if scale.shape != distances.shape else " with negative or NaN values")
                     + "."
+                )
+            empty = np.flatnonzero(scale.sum(axis=1) <= 0)
+            if empty.size:
+                raise ValueError(
+                    f"weights={self.weights!r} gives zero weight to every neighbour of "
+                    f"{empty.size} of {scale.shape[0]} rows (first: row {int(empty[0])}), whose "
+                    "quantiles are then undefined; return a positive weight for at least one "
+                    "neighbour of each row (e.g. a floor such as np.maximum(w, 1e-12))."
                 )
         return grouped_weighted_quantiles(
             np.ascontiguousarray(indices, dtype=np.int64),

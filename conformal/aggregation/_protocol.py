@@ -114,9 +114,15 @@ def quantile_parameter(estimator: Any, quantile_param: str | None) -> str:
                 f"parameters are {sorted(deep)}."
             )
         return quantile_param
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        # The last step sets the level: its parameter, prefixed with the step's name.
+        step, final = estimator.steps[-1]
+        return f"{step}__{quantile_parameter(final, None)}"
     if shallow.get("loss", "quantile") != "quantile":
         raise ValueError(
-            f"{name}(loss={shallow['loss']!r}) does not fit quantiles; CQR needs "
+            f"{name}(loss={shallow['loss']!r}) does not fit quantiles; a quantile model needs "
             f"{name}(loss='quantile')."
         )
     if "quantile" in shallow:
@@ -125,8 +131,10 @@ def quantile_parameter(estimator: Any, quantile_param: str | None) -> str:
         return "alpha"
     raise ValueError(
         f"Cannot tell which parameter of {name} sets the quantile level: it has neither "
-        "'quantile' nor 'alpha' with loss='quantile'. Pass quantile_param='<name>', e.g. "
-        "quantile_param='alpha' for LightGBM's LGBMRegressor(objective='quantile')."
+        "'quantile' nor 'alpha' with loss='quantile'. Pass quantile_param='<name>' (e.g. "
+        "quantile_param='alpha' for LightGBM's LGBMRegressor(objective='quantile')), or use a "
+        "model that predicts quantiles itself (conformal.aggregation: QuantileForestRegressor, "
+        "KNeighborsQuantileRegressor, LinearQuantileRegressor, ...)."
     )
 
 
@@ -186,6 +194,18 @@ def _final_step(estimator: Any) -> Any:
             estimator = estimator.steps[-1][1]
         else:
             return estimator
+
+
+def _contains_frozen(estimator: Any) -> bool:
+    """Whether a ``FrozenEstimator`` is on the path from ``estimator`` to its final step."""
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import Pipeline
+
+    while isinstance(estimator, (FrozenEstimator, Pipeline)):
+        if isinstance(estimator, FrozenEstimator):
+            return True
+        estimator = estimator.steps[-1][1]
+    return False
 
 
 def is_quantile_model(estimator: Any) -> bool:
@@ -283,6 +303,8 @@ def check_quantiles(quantiles: Any, name: str = "quantiles") -> NDArray[np.float
     array([0.05, 0.5 , 0.95])
     """
     try:
+        if np.asarray(quantiles).dtype.kind not in "iuf":  # no strings, objects or booleans
+            raise TypeError
         levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
     except (TypeError, ValueError):
         raise ValueError(
@@ -293,7 +315,9 @@ def check_quantiles(quantiles: Any, name: str = "quantiles") -> NDArray[np.float
             f"{name} must be a non-empty 1-d sequence of levels in (0, 1); got shape "
             f"{levels.shape}. E.g. {name}=[0.05, 0.5, 0.95]."
         )
-    bad = ~np.isfinite(levels) | (levels <= 0) | (levels >= 1)
+    if not np.isfinite(levels).all():
+        raise ValueError(f"{name} must be finite numbers in (0, 1); got {levels.tolist()}.")
+    bad = (levels <= 0) | (levels >= 1)
     if bad.any():
         raise ValueError(
             f"{name} must lie strictly between 0 and 1; got {levels[bad].tolist()}. A level of "
@@ -558,7 +582,9 @@ def as_quantile_model(estimator: Any, quantiles: Any, *, quantile_param: str | N
         model = clone(estimator)
         final = _final_step(model)
         params = final.get_params(deep=False)
-        if "quantiles" in params:
+        # A frozen model is not cloned (clone returns it): never write levels onto it; it
+        # predicts the levels it can.
+        if "quantiles" in params and not _contains_frozen(model):
             final.set_params(quantiles=merge_quantiles(params["quantiles"], levels).tolist())
         return model
     quantile_parameter(estimator, quantile_param)  # the error for a model without one, now

@@ -19,7 +19,11 @@ confidence level if they are not on it), as Fakoor et al. (2023) do with 99 leve
   0.9), its ends and median read as a quantile vector
   (:meth:`~conformal.ConformalizedQuantileRegressor.predict_quantiles`); ``cvplus-medium`` is
   the same with :class:`~conformal.CrossConformalizedQuantileRegressor` (5 folds, each refitting
-  the aggregator: not in the default set, it costs five aggregations).
+  the aggregator: run only when named, ``--methods cvplus-medium``; it costs five
+  aggregations).
+
+``python -m conformal benchmark --task quantile`` runs every method above but ``cvplus-medium``;
+none of them is in the package's default set (``make benchmark``).
 
 Every method's quantiles are scored as they come (``wis_unsorted``, ``crossing_rate``: the
 fraction of test rows with a crossing) and after sorting each row (``wis``, ``pinball``,
@@ -31,8 +35,7 @@ folds, from the same seed). Each base model is wrapped in :class:`CachedFit`, wh
 fit of the same model on the same data within the process, so the five base models are fitted
 once per fold and data part, not once per aggregator. Hence ``fit_seconds`` of an aggregator is
 its weight fit plus whatever base-model fits were not cached yet: the first aggregator of a
-dataset and seed pays them (methods run in the order given; ``q-best`` first in the default
-order).
+dataset and seed pays the fold fits (``q-best`` in the task's order).
 """
 
 from __future__ import annotations
@@ -326,7 +329,6 @@ for _name, _text in {**_BASE_DESCRIPTIONS, **_AGGREGATOR_DESCRIPTIONS}.items():
         (lambda random_state, level, name=_name: quantile_model(name, random_state, level)),
         description=_text + "; raw quantiles",
         task="quantile",
-        default=True,
         needs_level=True,
     )
 
@@ -342,7 +344,6 @@ for _name in ("forest", "gbm", "best", "average", "qra", "medium", "fine", "medi
         ),
         description=f"CQR at the grid's nine pairs around q-{_name}",
         task="quantile",
-        default=True,
         needs_level=True,
     )
 
@@ -357,6 +358,7 @@ register_method(
     description="CV+ CQR (5 folds) at the grid's nine pairs around q-medium",
     task="quantile",
     needs_level=True,
+    on_request=True,
 )
 
 __all__ = [

@@ -36,6 +36,9 @@ class Method:
     needs_level : bool
         The estimator must be built for the target level, because ``fit`` depends on it (CQR
         fits one pair of quantile models per construction-time level).
+    on_request : bool
+        Run only when named: left out of a task's methods when ``--task`` runs them all (a
+        costly variant, e.g. CV+ around an aggregator).
     """
 
     name: str
@@ -44,6 +47,7 @@ class Method:
     task: str = "regression"
     default: bool = False
     needs_level: bool = False
+    on_request: bool = False
 
     def build(self, random_state: int, confidence_level: float) -> Any:
         """An unfitted estimator for one run, seeded, and built for the level if it needs it.
@@ -76,6 +80,7 @@ def register_method(
     task: str = "regression",
     default: bool = False,
     needs_level: bool = False,
+    on_request: bool = False,
     replace: bool = False,
 ) -> Any:
     """Add a method to the registry; usable as a decorator or as a plain call.
@@ -98,6 +103,8 @@ def register_method(
     needs_level : bool, default=False
         Call the factory as ``factory(random_state, confidence_level)``, for estimators whose
         ``fit`` depends on the level they are built with (CQR).
+    on_request : bool, default=False
+        Run the method only when it is named: ``--task`` without ``--methods`` leaves it out.
     replace : bool, default=False
         Allow overwriting a method of the same name.
 
@@ -120,7 +127,7 @@ def register_method(
                 f"A benchmark method named {name!r} is already registered; pass replace=True "
                 "to overwrite it or choose another name."
             )
-        _REGISTRY[name] = Method(name, func, description, task, default, needs_level)
+        _REGISTRY[name] = Method(name, func, description, task, default, needs_level, on_request)
         return func
 
     return add if factory is None else add(factory)

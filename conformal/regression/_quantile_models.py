@@ -139,10 +139,12 @@ class FittedLevelsMixin:
         Aggregation for Quantile Regression", JMLR 24, 2023.
         """
         import numpy as np
+        from sklearn.utils.validation import check_is_fitted
 
         from .._validation import n_rows
         from ..aggregation._rearrangement import rearrange_quantiles
 
+        check_is_fitted(self)
         if quantiles is None:
             fitted = [tail_quantiles(lv) for lv in self.fitted_confidence_levels_]
             wanted = merge_quantiles(*fitted, [0.5])

@@ -496,3 +496,210 @@ def test_base_model_with_wrong_output_shape():
 def test_y_none():
     with pytest.raises(ValueError, match="requires y to be passed"):
         QuantileAggregator([GaussianQuantiles()]).fit([[0.0]] * 5, None)
+
+
+# ---------------------------------------------------------------------- user report (issue 15)
+
+
+class NonFiniteQuantiles(GaussianQuantiles):
+    """Quantiles that are ``value`` (NaN or inf) wherever ``x0 > threshold``."""
+
+    def __init__(self, value=np.nan, threshold=0.5):
+        super().__init__()
+        self.value = value
+        self.threshold = threshold
+
+    def predict_quantiles(self, X, quantiles=None):
+        values = super().predict_quantiles(X, quantiles)
+        values[np.asarray(X, dtype=float)[:, 0] > self.threshold] = self.value
+        return values
+
+
+def test_default_names_skip_given_names_and_every_model_is_kept():
+    X, y = make_data(60)
+    library = [
+        GaussianQuantiles(),
+        ("gaussianquantiles-1", GaussianQuantiles(bias=1.0)),
+        GaussianQuantiles(bias=-1.0),
+    ]
+    model = QuantileAggregator(library, LEVELS, family="median", cv=3, random_state=0).fit(X, y)
+    names = ["gaussianquantiles-2", "gaussianquantiles-1", "gaussianquantiles-3"]
+    assert list(model.named_estimators_) == names
+    assert len(model.named_estimators_) == len(model.estimators_) == 3
+    for name, fitted in zip(names, model.estimators_, strict=True):
+        assert model.named_estimators_[name] is fitted
+    # The median of all three models, not of two.
+    base = np.stack([est.predict_quantiles(X, LEVELS) for est in model.estimators_], axis=1)
+    np.testing.assert_allclose(model.predict_quantiles(X), np.median(base, axis=1))
+    single = QuantileAggregator(
+        [("gaussianquantiles", GaussianQuantiles()), GaussianQuantiles(bias=1.0)], [0.5], cv=2
+    ).fit(X, y)
+    assert list(single.named_estimators_) == ["gaussianquantiles", "gaussianquantiles-1"]
+
+
+def test_user_report_names_with_package_models():
+    from conformal.aggregation import KNeighborsQuantileRegressor, QuantileForestRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(200, 3))
+    y = X[:, 0] + rng.normal(scale=0.2, size=200)
+    library = [
+        KNeighborsQuantileRegressor(n_neighbors=5),
+        ("kneighborsquantileregressor-1", QuantileForestRegressor(n_estimators=10)),
+        KNeighborsQuantileRegressor(n_neighbors=50),
+    ]
+    model = QuantileAggregator(library, family="median", cv=3, random_state=0).fit(X, y)
+    assert len(model.named_estimators_) == len(model.estimators_) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "match"),
+    [
+        ("a__b", r"estimator name 'a__b' contains '__'.*rename the pair \(e.g. 'a_b'\)"),
+        ("cv", r"estimator name 'cv' is also a parameter of QuantileAggregator.*'cv_model'"),
+    ],
+)
+def test_invalid_estimator_names(name, match):
+    X, y = make_data(20)
+    with pytest.raises(ValueError, match=match):
+        QuantileAggregator([(name, GaussianQuantiles())], cv=2).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("value", "counts"), [(np.nan, r"\d+ with NaN, 0 with \+-inf"), (np.inf, r"0 with NaN, \d+")]
+)
+def test_non_finite_base_predictions_at_fit(value, counts):
+    X, y = make_data(60)
+    library = [GaussianQuantiles(), NonFiniteQuantiles(value)]
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"base model 'nonfinitequantiles' \(NonFiniteQuantiles\) predicted non-finite "
+            rf"quantiles out of fold \(fold \d\) in \d+ of \d+ rows \({counts}.*cannot use NaN "
+            r"or infinite values. Fix the base model.*or remove it from estimators"
+        ),
+    ):
+        QuantileAggregator(library, LEVELS, cv=3, random_state=0).fit(X, y)
+
+
+def test_non_finite_base_predictions_at_predict():
+    X, y = make_data(60)
+    library = [GaussianQuantiles(), ("nan", NonFiniteQuantiles(np.nan, threshold=2.0))]
+    model = QuantileAggregator(library, LEVELS, cv=3, random_state=0).fit(X, y)
+    X_far = np.array([[0.0, 0.0], [3.0, 0.0], [4.0, 0.0]])
+    with pytest.raises(
+        ValueError,
+        match=r"'nan' \(NonFiniteQuantiles\) predicted non-finite quantiles at predict in 2 of "
+        r"3 rows \(2 with NaN, 0 with \+-inf, first: row 1\)",
+    ):
+        model.predict(X_far)
+
+
+def test_set_params_of_base_models_by_name():
+    from conformal.aggregation import KNeighborsQuantileRegressor
+
+    X, y = make_data(120)
+    knn = KNeighborsQuantileRegressor(n_neighbors=3)
+    model = QuantileAggregator(
+        [("knn", knn), GaussianQuantiles(bias=0.5)], LEVELS, family="coarse", cv=3, random_state=0
+    )
+    params = model.get_params()
+    assert params["knn"] is knn and params["knn__n_neighbors"] == 3
+    assert params["gaussianquantiles__bias"] == 0.5  # default names work too
+    assert "knn" not in model.get_params(deep=False)
+    before = model.fit(X, y).predict_quantiles(X)
+    assert model.set_params(knn__n_neighbors=40, gaussianquantiles__bias=0.0) is model
+    assert knn.n_neighbors == 40 and model.estimators[1].bias == 0.0
+    after = model.fit(X, y).predict_quantiles(X)
+    assert model.estimators_[0].n_neighbors == 40
+    assert not np.allclose(before, after)
+    # Replacing a model keeps its name, also for an unnamed one.
+    model.set_params(knn=GaussianQuantiles(slope=1.0), gaussianquantiles=QuantileRegressor())
+    assert model.estimators[0][0] == "knn" and model.estimators[0][1].slope == 1.0
+    assert model.estimators[1][0] == "gaussianquantiles"
+    assert isinstance(model.estimators[1][1], QuantileRegressor)
+    with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
+        model.set_params(nope__n_neighbors=3)
+
+
+def test_clone_and_grid_search_over_a_base_model_parameter():
+    from sklearn.model_selection import GridSearchCV
+
+    from conformal.aggregation import KNeighborsQuantileRegressor
+
+    X, y = make_data(120)
+    model = QuantileAggregator(
+        [("knn", KNeighborsQuantileRegressor(n_neighbors=3)), GaussianQuantiles()],
+        [0.1, 0.5, 0.9],
+        cv=3,
+        random_state=0,
+    )
+    fresh = clone(model).set_params(knn__n_neighbors=7)
+    assert fresh.estimators[0][1] is not model.estimators[0][1]
+    assert model.get_params()["knn__n_neighbors"] == 3
+    search = GridSearchCV(model, {"knn__n_neighbors": [3, 30]}, cv=2).fit(X, y)
+    best = search.best_params_["knn__n_neighbors"]
+    assert best in (3, 30)
+    assert search.best_estimator_.estimators_[0].n_neighbors == best
+
+
+def test_frozen_base_model_warns():
+    from sklearn.frozen import FrozenEstimator
+
+    from conformal.aggregation import KNeighborsQuantileRegressor
+    from conformal.exceptions import ConformalWarning
+
+    X, y = make_data(60)
+    frozen = FrozenEstimator(KNeighborsQuantileRegressor(n_neighbors=5).fit(X, y))
+    model = QuantileAggregator([GaussianQuantiles(), frozen], LEVELS, cv=3, random_state=0)
+    with pytest.warns(
+        ConformalWarning,
+        match=(
+            r"estimators\[1\] \('frozenestimator'\) is a FrozenEstimator around "
+            r"KNeighborsQuantileRegressor: a frozen model is not refitted per fold, so its "
+            r"out-of-fold predictions are in-sample.*weights favour it. Pass the unfitted "
+            r"KNeighborsQuantileRegressor"
+        ),
+    ):
+        model.fit(X, y)
+
+
+def test_predict_breaks_ties_towards_the_lower_level():
+    X, y = make_data(40)
+    model = QuantileAggregator(noisy_library(), [0.1, 0.9], cv=2, random_state=0).fit(X, y)
+    np.testing.assert_allclose(model.predict(X), model.predict_quantiles(X, [0.1])[:, 0])
+    assert "the lower one" in QuantileAggregator.predict.__doc__
+
+
+def test_max_rows_must_exceed_the_number_of_base_models():
+    X, y = make_data(60)
+    with pytest.raises(
+        ValueError,
+        match=r"max_rows=1 is too few rows to fit the weights of 3 base models: use "
+        r"max_rows >= 4 .* or max_rows=None",
+    ):
+        QuantileAggregator(noisy_library(), LEVELS, cv=3, max_rows=1).fit(X, y)
+    model = QuantileAggregator(noisy_library(), LEVELS, cv=3, max_rows=4, random_state=0)
+    np.testing.assert_allclose(model.fit(X, y).weights_.sum(axis=1), 1.0)
+
+
+def test_pipeline_ending_in_a_quantile_model_is_a_base_model():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from conformal.aggregation import KNeighborsQuantileRegressor
+
+    X, y = make_data(90)
+    pipe = make_pipeline(StandardScaler(), KNeighborsQuantileRegressor(n_neighbors=10))
+    splits = list(KFold(3).split(X))
+    model = QuantileAggregator([pipe, GaussianQuantiles()], LEVELS, cv=splits).fit(X, y)
+    assert list(model.named_estimators_) == ["pipeline", "gaussianquantiles"]
+    for train, test in splits:
+        expected = clone(pipe).set_params(kneighborsquantileregressor__quantiles=LEVELS)
+        expected.fit(X[train], y[train])
+        scaled = expected[:-1].transform(X[test])
+        np.testing.assert_allclose(
+            model.oof_predictions_[test, 0], expected[-1].predict_quantiles(scaled, LEVELS)
+        )
+    assert model.predict_quantiles(X[:5]).shape == (5, 5)
+    assert model.get_params()["pipeline__kneighborsquantileregressor__n_neighbors"] == 10

@@ -107,3 +107,17 @@ def test_inputs_untouched():
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_a_weights_callable_that_zeroes_every_neighbour_of_a_row_is_an_error():
+    import numpy as np
+
+    from conformal.aggregation import KNeighborsQuantileRegressor
+
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(size=(60, 2)), rng.normal(size=60)
+    model = KNeighborsQuantileRegressor(
+        n_neighbors=3, weights=lambda d: np.where(d > 0.05, 0.0, 1.0)
+    ).fit(X, y)
+    with pytest.raises(ValueError, match=r"zero weight to every neighbour of \d+ of 50 rows"):
+        model.predict_quantiles(rng.uniform(size=(50, 2)) + 5.0)

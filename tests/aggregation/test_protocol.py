@@ -66,7 +66,10 @@ def data():
     [
         ([0.0, 0.5], r"strictly between 0 and 1; got \[0.0\]"),
         ([0.5, 1.0], r"strictly between 0 and 1; got \[1.0\]"),
-        ([0.1, np.nan], "strictly between 0 and 1"),
+        ([0.1, np.nan], r"must be finite numbers in \(0, 1\); got \[0.1, nan\]"),
+        ("0.5", "must be numbers in"),
+        (["0.1", "0.9"], "must be numbers in"),
+        ([True], "must be numbers in"),
         ([0.9, 0.1], "strictly increasing; got unsorted levels"),
         ([0.1, 0.1, 0.9], "strictly increasing; got duplicated levels"),
         ([], "non-empty 1-d"),
@@ -262,8 +265,14 @@ def test_cqr_predict_quantiles_assembles_the_calibrated_ends(data, cross):
 
 
 def test_cqr_predict_quantiles_errors(data):
+    from sklearn.exceptions import NotFittedError
+
     X, y = data
     model = ConformalizedQuantileRegressor(QuantileRegressor(alpha=0.0), random_state=0)
+    with pytest.raises(NotFittedError):
+        model.predict_quantiles(X)
+    with pytest.raises(NotFittedError):
+        CrossConformalizedQuantileRegressor(EmpiricalShift()).predict_quantiles(X)
     model.fit(X, y)
     with pytest.raises(ValueError, match="strictly increasing"):
         model.predict_quantiles(X, [0.95, 0.05])
@@ -294,3 +303,26 @@ def test_a_pipeline_around_a_protocol_model_is_a_quantile_model(data):
     np.testing.assert_array_equal(
         predict_quantiles_of(frozen, X[:3]), predict_quantiles_of(fitted, X[:3])
     )
+
+
+def test_the_quantile_parameter_of_a_pipeline_is_found_on_its_last_step(data):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from conformal.aggregation import quantile_parameter
+
+    X, y = data
+    pipeline = make_pipeline(StandardScaler(), QuantileRegressor(alpha=0.0))
+    assert quantile_parameter(pipeline, None) == "quantileregressor__quantile"
+    model = as_quantile_model(pipeline, [0.1, 0.9]).fit(X, y)
+    assert model.estimators_[0.9].get_params()["quantileregressor__quantile"] == 0.9
+    with pytest.raises(ValueError, match="Cannot tell which parameter of LinearRegression"):
+        quantile_parameter(make_pipeline(StandardScaler(), LinearRegression()), None)
+
+
+def test_as_quantile_model_never_writes_levels_onto_a_frozen_model(data):
+    X, y = data
+    fitted = EmpiricalShift(quantiles=(0.25, 0.75)).fit(X, y)
+    model = as_quantile_model(FrozenEstimator(fitted), [0.05, 0.95])
+    assert fitted.quantiles == (0.25, 0.75)
+    assert model.predict_quantiles(X[:2], [0.05, 0.95]).shape == (2, 2)
