@@ -172,6 +172,26 @@ def report(paths: list[Path]) -> None:
         "already cached in the run (the first aggregator of a dataset and seed pays the fold "
         "fits; see conformal/benchmark/_methods_quantile.py).",
     ]
+    weighted = [m for m in methods if m.startswith("q-") and m not in BASES and m != "q-best"]
+    lines += [
+        "",
+        "## Aggregation weight-fitting time (fit seconds, mean over seeds)",
+        "",
+        "The base models' fold fits are cached by then (q-best, the first aggregator of each "
+        "dataset and seed, paid them), so these are the weight fit plus the out-of-fold "
+        "predictions of the cached models: LPs for coarse/medium/fine (HiGHS, at most 2,000 "
+        "rows), one linear quantile regression per level for QRA, L-BFGS gating for local.",
+        "",
+        "| dataset | rows | " + " | ".join(weighted) + " |",
+        "|" + "---|" * (len(weighted) + 2),
+    ]
+    n_fit = {row["dataset"]: row["n_train"] for row in rows}
+    for d in datasets:
+        lines.append(
+            f"| {d} | {n_fit[d]} | "
+            + " | ".join(f"{mean(d, m, 'fit_seconds'):.2f}" for m in weighted)
+            + " |"
+        )
     (RESULTS / "quantile_aggregation.md").write_text("\n".join(lines) + "\n")
     _figure(datasets, methods, mean)
     print("\n".join(lines[:12]))

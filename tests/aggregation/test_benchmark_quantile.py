@@ -94,3 +94,13 @@ def test_run_benchmark_quantile_task_on_yacht():
         assert 0.0 <= row["crossing_rate"] <= 1.0
     assert rows[0]["crossing_rate"] == 0.0  # nearest-neighbour quantiles never cross
     assert rows[2]["coverage"] >= 0.75  # 62 test rows: a loose check that CQR is in place
+
+
+def test_quantile_methods_impute_missing_features():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(200, 3))
+    y = X[:, 0] + rng.normal(scale=0.1, size=200)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    rows = run_benchmark({"gappy": (X, y)}, ["q-knn", "cqr-forest"], seeds=1, progress=False)
+    assert [r["method"] for r in rows] == ["q-knn", "cqr-forest"]
+    assert all(np.isfinite(r["wis"]) for r in rows)
