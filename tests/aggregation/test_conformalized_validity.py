@@ -12,7 +12,7 @@ import warnings
 
 import pytest
 
-from conformal import ConformalizedQuantileRegressor
+from conformal import ConformalizedQuantileRegressor, CrossConformalizedQuantileRegressor
 from conformal.aggregation import (
     KNeighborsQuantileRegressor,
     LinearQuantileRegressor,
@@ -54,3 +54,21 @@ def test_split_cqr_on_an_aggregate_covers_within_the_band(family):
         warnings.simplefilter("ignore")
         coverages = repeated_coverage(fit_predict, n=N, repetitions=200)
     assert_in_band(coverages, 0.9, 0.9 + 1 / (CALIBRATION + 1))
+
+
+@pytest.mark.slow
+def test_cv_plus_cqr_on_an_aggregate_covers_at_least_one_minus_two_a():
+    """CV+ with CQR scores (3 folds, each refitting the aggregator on its training folds):
+    coverage at least 1 - 2a (Gupta et al. 2022); about 1 - a in practice."""
+
+    def fit_predict(x, y, x_test, seed):
+        model = CrossConformalizedQuantileRegressor(
+            _aggregate(seed, "coarse"), confidence_level=0.9, cv=3, random_state=seed
+        )
+        return model.fit(x, y).predict_interval(x_test)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # QuantReg's iteration limit, as above
+        coverages = repeated_coverage(fit_predict, n=150, repetitions=40)
+    assert_in_band(coverages, 0.8, 1.0)
+    assert coverages.mean() > 0.85  # about 1 - a in practice, well above the 1 - 2a floor
