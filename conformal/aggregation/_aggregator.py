@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from numbers import Integral, Real
 from typing import Any
 
+import joblib
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import RegressorMixin
@@ -459,9 +460,110 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
         self.named_estimators_ = Bunch(**dict(zip(names, self.estimators_, strict=True)))
         self.quantiles_ = levels
         self.oof_predictions_ = oof
+        self._target_hash = joblib.hash(target)
         rows = self._weight_rows(n)
         self._fit_weights(oof[rows], target[rows], None if features is None else features[rows])
         return self
+
+    def refit_weights(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        *,
+        family: str | None = None,
+        weighting: str | None = None,
+    ) -> QuantileAggregator:
+        """Another aggregation of the same fitted base models, without refitting them.
+
+        The weights of ``family`` / ``weighting`` are fitted on this aggregator's
+        ``oof_predictions_``; the base models (``estimators_``) are shared. Comparing the
+        families this way costs one weight fit each instead of ``cv + 1`` fits of every base
+        model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The features given to :meth:`fit` (used by ``weighting="local"`` only).
+        y : array-like of shape (n_samples,)
+            The targets given to :meth:`fit` (checked: the out-of-fold predictions belong to
+            them).
+        family : str, default=None
+            As the constructor's; ``None`` keeps this aggregator's.
+        weighting : {"global", "local"}, default=None
+            As the constructor's; ``None`` keeps this aggregator's.
+
+        Returns
+        -------
+        aggregator : QuantileAggregator
+            A new fitted aggregator (this one is unchanged), equal to fitting
+            ``clone(self).set_params(family=..., weighting=...)`` on ``(X, y)``.
+
+        Raises
+        ------
+        ValueError
+            When ``y`` is not the target given to :meth:`fit`, for an invalid ``family`` or
+            ``weighting``, or a baseline with ``weighting="local"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from conformal.aggregation import KNeighborsQuantileRegressor, QuantileAggregator
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.uniform(size=(200, 2))
+        >>> y = X[:, 0] + rng.normal(scale=0.1, size=200)
+        >>> models = [KNeighborsQuantileRegressor(n_neighbors=k) for k in (5, 40)]
+        >>> medium = QuantileAggregator(models, [0.1, 0.5, 0.9], cv=3, random_state=0).fit(X, y)
+        >>> coarse = medium.refit_weights(X, y, family="coarse")
+        >>> coarse.weights_.shape, coarse.estimators_ is medium.estimators_
+        ((2,), True)
+        """
+        from sklearn.base import clone
+
+        check_is_fitted(self, "oof_predictions_")
+        target = check_target(y)
+        if target.shape[0] != self.oof_predictions_.shape[0] or (
+            joblib.hash(target) != self._target_hash
+        ):
+            raise ValueError(
+                f"y ({target.shape[0]} values) is not the target this {type(self).__name__} "
+                f"was fitted on ({self.oof_predictions_.shape[0]} values); pass the same X and "
+                "y as to fit, or fit a new aggregator."
+            )
+        new = clone(self).set_params(
+            family=self.family if family is None else family,
+            weighting=self.weighting if weighting is None else weighting,
+        )
+        new._validate_params()
+        if new.family in _BASELINES and new.weighting != "global":
+            raise ValueError(
+                f"weighting={new.weighting!r} is not available for the baseline "
+                f"family={new.family!r}, which has no weights of x; use weighting='global', "
+                f"or a family among {list(_WEIGHTED)} for local weights."
+            )
+        for name in (
+            "n_features_in_",
+            "feature_names_in_",
+            "fold_of_",
+            "estimators_",
+            "named_estimators_",
+            "quantiles_",
+            "oof_predictions_",
+            "_target_hash",
+        ):
+            if hasattr(self, name):
+                setattr(new, name, getattr(self, name))
+        features = None
+        if new.weighting == "local":
+            X = as_rows(X)
+            check_same_rows(X, target.shape[0])
+            features = new._gate_features(X)
+        rows = new._weight_rows(target.shape[0])
+        new._fit_weights(
+            self.oof_predictions_[rows],
+            target[rows],
+            None if features is None else features[rows],
+        )
+        return new
 
     def _weight_rows(self, n: int) -> NDArray[np.intp]:
         """The rows the weights are fitted on: all, or a ``max_rows`` subsample."""

@@ -703,3 +703,37 @@ def test_pipeline_ending_in_a_quantile_model_is_a_base_model():
         )
     assert model.predict_quantiles(X[:5]).shape == (5, 5)
     assert model.get_params()["pipeline__kneighborsquantileregressor__n_neighbors"] == 10
+
+
+@pytest.mark.parametrize(
+    ("family", "weighting"),
+    [("coarse", "global"), ("fine", "global"), ("medium", "local"), ("qra", "global")],
+)
+def test_refit_weights_equals_a_fresh_fit_without_refitting_the_base_models(family, weighting):
+    from sklearn.base import clone
+
+    from conformal.aggregation import KNeighborsQuantileRegressor, QuantileAggregator
+
+    rng = np.random.default_rng(3)
+    X = rng.uniform(size=(160, 2))
+    y = X[:, 0] + rng.normal(scale=0.1 + X[:, 1] / 5, size=160)
+    models = [KNeighborsQuantileRegressor(n_neighbors=k) for k in (5, 30)]
+    first = QuantileAggregator(models, [0.1, 0.5, 0.9], cv=3, random_state=0).fit(X, y)
+    other = first.refit_weights(X, y, family=family, weighting=weighting)
+    fresh = clone(first).set_params(family=family, weighting=weighting).fit(X, y)
+    assert other.estimators_ is first.estimators_ and first.family == "medium"
+    np.testing.assert_allclose(other.predict_quantiles(X), fresh.predict_quantiles(X))
+
+
+def test_refit_weights_errors():
+    from conformal.aggregation import KNeighborsQuantileRegressor, QuantileAggregator
+
+    rng = np.random.default_rng(3)
+    X, y = rng.uniform(size=(60, 2)), rng.normal(size=60)
+    fitted = QuantileAggregator([KNeighborsQuantileRegressor(n_neighbors=5)], cv=3).fit(X, y)
+    with pytest.raises(ValueError, match=r"is not the target this QuantileAggregator was fitted"):
+        fitted.refit_weights(X, y + 1.0)
+    with pytest.raises(ValueError, match="not available for the baseline"):
+        fitted.refit_weights(X, y, family="average", weighting="local")
+    with pytest.raises(ValueError, match="family"):
+        fitted.refit_weights(X, y, family="finest")
