@@ -37,7 +37,13 @@ from ._intervals import GroupCoverage, coverage, coverage_by_group, mean_width
 from ._missing import coverage_by_mask, missing_groups
 from ._probability import expected_calibration_error
 from ._quantile import mean_pinball_loss, quantile_weighted_interval_score
-from ._scorers import coverage_width_scorer, crps_scorer, interval_scorer, set_size_scorer
+from ._scorers import (
+    coverage_width_scorer,
+    crps_scorer,
+    interval_scorer,
+    set_size_scorer,
+    wis_scorer,
+)
 from ._scoring_rules import (
     crps,
     interval_score,
@@ -90,4 +96,5 @@ __all__ = [
     "set_size_scorer",
     "singleton_fraction",
     "weighted_interval_score",
+    "wis_scorer",
 ]

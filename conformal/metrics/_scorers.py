@@ -32,6 +32,7 @@ __all__ = [
     "crps_scorer",
     "interval_scorer",
     "set_size_scorer",
+    "wis_scorer",
 ]
 
 
@@ -418,3 +419,102 @@ def crps_scorer() -> _ConformalScorer:
     True
     """
     return _ConformalScorer("crps_scorer", _neg_crps)
+
+
+# ---------------------------------------------------------------------- quantiles
+
+
+def _neg_wis(estimator: Any, X: Any, y: Any, *, quantiles: Any) -> float:
+    from ..aggregation import check_quantiles, is_quantile_model, predict_quantiles_of
+    from ..aggregation._protocol import _final_step
+    from ._quantile import quantile_weighted_interval_score
+
+    if not is_quantile_model(estimator):
+        raise TypeError(
+            f"wis_scorer needs an estimator with predict_quantiles; "
+            f"{type(estimator).__name__} has none. Use a quantile model (conformal.aggregation) "
+            "or a conformalized quantile regressor."
+        )
+    levels = quantiles
+    if levels is None:
+        model = _final_step(estimator)  # a Pipeline's levels are its last step's
+        fitted = getattr(model, "quantiles_", None)
+        levels = fitted if fitted is not None else getattr(model, "quantiles", None)
+    if levels is None:
+        raise ValueError(
+            f"wis_scorer(quantiles=None) scores the estimator's own levels, but "
+            f"{type(estimator).__name__} has neither quantiles_ nor quantiles; pass "
+            "wis_scorer(quantiles=[...])."
+        )
+    levels = check_quantiles(levels)
+    predictions = predict_quantiles_of(estimator, X, levels)
+    return -float(quantile_weighted_interval_score(y, predictions, levels))
+
+
+def wis_scorer(quantiles: ArrayLike | None = None) -> _ConformalScorer:
+    """Scorer of the negated weighted interval score (WIS) of ``predict_quantiles``.
+
+    WIS over a set of levels is twice the mean pinball loss of the predicted quantiles (see
+    :func:`conformal.metrics.quantile_weighted_interval_score`), a proper scoring rule for the
+    whole set of quantiles: it is what :class:`~conformal.aggregation.QuantileAggregator` fits
+    its weights on, and the measure by which to tune quantile models (scikit-learn's default
+    ``score`` rates R^2 of the median only).
+
+    Parameters
+    ----------
+    quantiles : array-like of float, default=None
+        Levels scored, strictly increasing in (0, 1). ``None``: each estimator's fitted
+        ``quantiles_`` (or its ``quantiles`` parameter); give levels when the grid searches
+        over ``quantiles`` itself, so every candidate is scored on the same levels.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y) -> float``, usable as ``scoring=`` in
+        :class:`~sklearn.model_selection.GridSearchCV` or
+        :func:`~sklearn.model_selection.cross_val_score` (quantile models, Pipelines ending in
+        one, and the conformalized quantile regressors, whose ``predict_quantiles`` gives the
+        sorted calibrated ends).
+
+    Raises
+    ------
+    ValueError
+        For invalid ``quantiles``; at scoring time, when ``quantiles`` is ``None`` and the
+        estimator has no levels of its own.
+    TypeError
+        At scoring time, when the estimator has no ``predict_quantiles``.
+
+    See Also
+    --------
+    conformal.metrics.quantile_weighted_interval_score : The score itself.
+    interval_scorer : The interval score of one level's intervals.
+
+    References
+    ----------
+    J. Bracher, E. L. Ray, T. Gneiting and N. G. Reich (2021). Evaluating epidemic forecasts in
+    an interval format. PLoS Computational Biology 17(2), e1008618.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from conformal.aggregation import KNeighborsQuantileRegressor
+    >>> from conformal.metrics import wis_scorer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(0, 5, size=(400, 1))
+    >>> y = 2 * X[:, 0] + rng.normal(size=400)
+    >>> search = GridSearchCV(
+    ...     KNeighborsQuantileRegressor(quantiles=[0.1, 0.5, 0.9]),
+    ...     {"n_neighbors": [2, 50]},
+    ...     scoring=wis_scorer(),
+    ...     cv=3,
+    ... ).fit(X, y)
+    >>> search.best_params_
+    {'n_neighbors': 50}
+    """
+    levels = None
+    if quantiles is not None:
+        from ..aggregation import check_quantiles
+
+        levels = check_quantiles(quantiles).tolist()
+    return _ConformalScorer("wis_scorer", _neg_wis, quantiles=levels)

@@ -150,3 +150,37 @@ def test_bad_input(y, predictions, levels, kwargs, match):
 def test_bad_multioutput(multioutput):
     with pytest.raises(ValueError, match=r"'multioutput' parameter of mean_pinball_loss .* 2"):
         mean_pinball_loss([0.0], [[0.0, 1.0]], [0.1, 0.9], multioutput=multioutput)
+
+
+def test_wis_scorer_rates_predict_quantiles_and_says_what_is_missing():
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from conformal import ConformalizedQuantileRegressor
+    from conformal.aggregation import KNeighborsQuantileRegressor
+    from conformal.metrics import quantile_weighted_interval_score, wis_scorer
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 5, size=(300, 1))
+    y = 2 * X[:, 0] + rng.normal(size=300)
+    model = KNeighborsQuantileRegressor(n_neighbors=30, quantiles=[0.1, 0.5, 0.9]).fit(X, y)
+    expected = quantile_weighted_interval_score(y, model.predict_quantiles(X), [0.1, 0.5, 0.9])
+    assert wis_scorer()(model, X, y) == pytest.approx(-expected)
+    assert wis_scorer([0.1, 0.9])(model, X, y) == pytest.approx(
+        -quantile_weighted_interval_score(y, model.predict_quantiles(X, [0.1, 0.9]), [0.1, 0.9])
+    )
+    piped = make_pipeline(StandardScaler(), KNeighborsQuantileRegressor(n_neighbors=30))
+    assert wis_scorer([0.5])(piped.fit(X, y), X, y) < 0
+    assert wis_scorer()(piped, X, y) < 0  # the last step's levels (0.05, 0.5, 0.95)
+    cqr = ConformalizedQuantileRegressor(
+        KNeighborsQuantileRegressor(n_neighbors=30), confidence_level=[0.5, 0.9], random_state=0
+    ).fit(X, y)
+    assert wis_scorer([0.05, 0.25, 0.5, 0.75, 0.95])(cqr, X, y) < 0
+    assert repr(wis_scorer([0.1, 0.9])) == "wis_scorer(quantiles=[0.1, 0.9])"
+    with pytest.raises(TypeError, match="needs an estimator with predict_quantiles"):
+        wis_scorer()(LinearRegression().fit(X, y), X, y)
+    with pytest.raises(ValueError, match=r"has neither quantiles_ nor quantiles"):
+        wis_scorer()(cqr, X, y)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        wis_scorer([0.9, 0.1])
