@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.linear_model import QuantileRegressor
 
-from ._global_weights import pinball_loss
+from ..metrics._quantile import mean_pinball_loss
 
 __all__ = ["average_weights", "best_weights", "fit_qra"]
 
@@ -23,7 +23,7 @@ def best_weights(
 ) -> NDArray[np.float64]:
     """Coarse weights ``(p,)`` selecting the model with the lowest summed pinball loss (the
     first one on ties)."""
-    losses = pinball_loss(y, P, taus).sum(axis=-1)  # (p,)
+    losses = [mean_pinball_loss(y, P[:, j, :], taus) for j in range(P.shape[1])]
     weights = np.zeros(P.shape[1])
     weights[int(np.argmin(losses))] = 1.0
     return weights

@@ -32,22 +32,9 @@ __all__ = [
     "block_problems",
     "combine",
     "fit_global_weights",
-    "pinball_loss",
     "solve_simplex_lp",
     "weight_shape",
 ]
-
-
-def pinball_loss(
-    y: NDArray[np.float64], predictions: NDArray[np.float64], quantiles: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Pinball loss ``psi_tau(y - q)`` summed over rows: one value per column (level).
-
-    ``predictions`` is ``(n, ..., Q)``; the last axis is matched with ``quantiles``.
-    """
-    residual = np.expand_dims(y, tuple(range(1, predictions.ndim))) - predictions
-    loss = np.maximum(quantiles * residual, (quantiles - 1.0) * residual)
-    return np.asarray(loss.sum(axis=0), dtype=np.float64)
 
 
 def solve_simplex_lp(
