@@ -23,7 +23,7 @@ def best_weights(
 ) -> NDArray[np.float64]:
     """Coarse weights ``(p,)`` selecting the model with the lowest summed pinball loss (the
     first one on ties)."""
-    losses = [mean_pinball_loss(y, P[:, j, :], taus) for j in range(P.shape[1])]
+    losses = np.array([float(mean_pinball_loss(y, P[:, j, :], taus)) for j in range(P.shape[1])])
     weights = np.zeros(P.shape[1])
     weights[int(np.argmin(losses))] = 1.0
     return weights
