@@ -35,6 +35,8 @@ from ._rearrangement import rearrange_quantiles
 __all__ = ["QuantileAggregator"]
 
 _WEIGHTED = ("coarse", "medium", "fine")
+#: Parameters that only the weights depend on: refit_weights may change them.
+_WEIGHT_ONLY = ("family", "weighting", "alpha", "max_rows", "rearrangement", "n_jobs")
 _BASELINES = ("best", "average", "median", "qra")
 
 
@@ -435,12 +437,7 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
         self.fold_of_ = fold_assignment(splits, n)
 
         p, Q = len(models), levels.shape[0]
-        if self.max_rows is not None and self.max_rows < p + 1:
-            raise ValueError(
-                f"max_rows={self.max_rows} is too few rows to fit the weights of {p} base "
-                f"model{'s' if p != 1 else ''}: use max_rows >= {p + 1} (the number of base "
-                "models + 1; e.g. 2000 to bound the LPs' cost) or max_rows=None for all rows."
-            )
+        self._check_max_rows(p)
         # One joblib batch: every (fold, model) fit, then every model on all rows.
         jobs = [(model, train) for _, (train, _) in enumerate(splits) for model in models]
         jobs += [(model, np.arange(n)) for model in models]
@@ -461,6 +458,8 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
         self.quantiles_ = levels
         self.oof_predictions_ = oof
         self._target_hash = joblib.hash(target)
+        self._features_hash = joblib.hash(np.asarray(X))
+        self._base_key = self._base_fit_key()
         rows = self._weight_rows(n)
         self._fit_weights(oof[rows], target[rows], None if features is None else features[rows])
         return self
@@ -483,7 +482,7 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            The features given to :meth:`fit` (used by ``weighting="local"`` only).
+            The features given to :meth:`fit` (checked; used by ``weighting="local"``).
         y : array-like of shape (n_samples,)
             The targets given to :meth:`fit` (checked: the out-of-fold predictions belong to
             them).
@@ -496,13 +495,16 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
         -------
         aggregator : QuantileAggregator
             A new fitted aggregator (this one is unchanged), equal to fitting
-            ``clone(self).set_params(family=..., weighting=...)`` on ``(X, y)``.
+            ``clone(self).set_params(family=..., weighting=...)`` on ``(X, y)`` when
+            ``random_state`` is an int (``max_rows`` subsamples with it).
 
         Raises
         ------
         ValueError
-            When ``y`` is not the target given to :meth:`fit`, for an invalid ``family`` or
-            ``weighting``, or a baseline with ``weighting="local"``.
+            When ``X`` or ``y`` is not the data given to :meth:`fit`; when a parameter other
+            than ``family``, ``weighting``, ``alpha``, ``max_rows``, ``rearrangement`` or
+            ``n_jobs`` changed since :meth:`fit`; for an invalid ``family`` or ``weighting``, a
+            baseline with ``weighting="local"``, or too small a ``max_rows``.
 
         Examples
         --------
@@ -520,14 +522,29 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
         from sklearn.base import clone
 
         check_is_fitted(self, "oof_predictions_")
+        owner = type(self).__name__
+        if self._base_fit_key() != self._base_key:
+            raise ValueError(
+                f"This {owner}'s parameters changed since fit in what the base models or the "
+                "folds depend on (estimators, their parameters, quantiles or cv); refit_weights "
+                f"can only change {list(_WEIGHT_ONLY)}. Call fit again."
+            )
         target = check_target(y)
-        if target.shape[0] != self.oof_predictions_.shape[0] or (
-            joblib.hash(target) != self._target_hash
+        n = self.oof_predictions_.shape[0]
+        if target.shape[0] != n:
+            raise ValueError(
+                f"y has {target.shape[0]} values but this {owner} was fitted on {n}; pass the "
+                "same X and y as to fit, or fit a new aggregator."
+            )
+        X = as_rows(X)
+        validate_data(self, X, reset=False, skip_check_array=True)
+        if joblib.hash(target) != self._target_hash or (
+            joblib.hash(np.asarray(X)) != self._features_hash
         ):
             raise ValueError(
-                f"y ({target.shape[0]} values) is not the target this {type(self).__name__} "
-                f"was fitted on ({self.oof_predictions_.shape[0]} values); pass the same X and "
-                "y as to fit, or fit a new aggregator."
+                f"X or y differ from the data this {owner} was fitted on (its out-of-fold "
+                "predictions belong to them); pass the same X and y as to fit, or fit a new "
+                "aggregator."
             )
         new = clone(self).set_params(
             family=self.family if family is None else family,
@@ -535,11 +552,13 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
         )
         new._validate_params()
         if new.family in _BASELINES and new.weighting != "global":
+            carried = " (this aggregator's, kept since weighting=None)" if weighting is None else ""
             raise ValueError(
-                f"weighting={new.weighting!r} is not available for the baseline "
-                f"family={new.family!r}, which has no weights of x; use weighting='global', "
+                f"weighting={new.weighting!r}{carried} is not available for the baseline "
+                f"family={new.family!r}, which has no weights of x; pass weighting='global', "
                 f"or a family among {list(_WEIGHTED)} for local weights."
             )
+        new._check_max_rows(len(self.estimators_))
         for name in (
             "n_features_in_",
             "feature_names_in_",
@@ -549,6 +568,8 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
             "quantiles_",
             "oof_predictions_",
             "_target_hash",
+            "_features_hash",
+            "_base_key",
         ):
             if hasattr(self, name):
                 setattr(new, name, getattr(self, name))
@@ -564,6 +585,22 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
             None if features is None else features[rows],
         )
         return new
+
+    def _check_max_rows(self, p: int) -> None:
+        if self.max_rows is not None and self.max_rows < p + 1:
+            raise ValueError(
+                f"max_rows={self.max_rows} is too few rows to fit the weights of {p} base "
+                f"model{'s' if p != 1 else ''}: use max_rows >= {p + 1} (the number of base "
+                "models + 1; e.g. 2000 to bound the LPs' cost) or max_rows=None for all rows."
+            )
+
+    def _base_fit_key(self) -> str:
+        """A hash of what the base models and folds depend on (every parameter but those of
+        the weights alone), so that refit_weights can tell whether they still hold."""
+        params = self.get_params(deep=True)
+        for name in _WEIGHT_ONLY:
+            params.pop(name, None)
+        return str(joblib.hash(params))
 
     def _weight_rows(self, n: int) -> NDArray[np.intp]:
         """The rows the weights are fitted on: all, or a ``max_rows`` subsample."""

@@ -425,8 +425,14 @@ def crps_scorer() -> _ConformalScorer:
 
 
 def _neg_wis(estimator: Any, X: Any, y: Any, *, quantiles: Any) -> float:
-    from ..aggregation import check_quantiles, is_quantile_model, predict_quantiles_of
+    from ..aggregation import (
+        check_quantiles,
+        is_quantile_model,
+        merge_quantiles,
+        predict_quantiles_of,
+    )
     from ..aggregation._protocol import _final_step
+    from ..regression._quantile_models import tail_quantiles
     from ._quantile import quantile_weighted_interval_score
 
     if not is_quantile_model(estimator):
@@ -440,6 +446,11 @@ def _neg_wis(estimator: Any, X: Any, y: Any, *, quantiles: Any) -> float:
         model = _final_step(estimator)  # a Pipeline's levels are its last step's
         fitted = getattr(model, "quantiles_", None)
         levels = fitted if fitted is not None else getattr(model, "quantiles", None)
+        confidence = getattr(model, "fitted_confidence_levels_", None)
+        if levels is None and confidence is not None:
+            # A conformalized quantile regressor: the ends of its fitted pairs and the median,
+            # what its predict_quantiles gives by default.
+            levels = merge_quantiles(*[tail_quantiles(lv) for lv in confidence], [0.5])
     if levels is None:
         raise ValueError(
             f"wis_scorer(quantiles=None) scores the estimator's own levels, but "
@@ -464,8 +475,10 @@ def wis_scorer(quantiles: ArrayLike | None = None) -> _ConformalScorer:
     ----------
     quantiles : array-like of float, default=None
         Levels scored, strictly increasing in (0, 1). ``None``: each estimator's fitted
-        ``quantiles_`` (or its ``quantiles`` parameter); give levels when the grid searches
-        over ``quantiles`` itself, so every candidate is scored on the same levels.
+        ``quantiles_`` (or its ``quantiles`` parameter; for a conformalized quantile
+        regressor, the ends of its fitted confidence levels and 0.5); give levels when the grid
+        searches over ``quantiles`` or ``confidence_level``, so every candidate is scored on the
+        same levels.
 
     Returns
     -------

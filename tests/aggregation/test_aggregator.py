@@ -730,8 +730,26 @@ def test_refit_weights_errors():
     rng = np.random.default_rng(3)
     X, y = rng.uniform(size=(60, 2)), rng.normal(size=60)
     fitted = QuantileAggregator([KNeighborsQuantileRegressor(n_neighbors=5)], cv=3).fit(X, y)
-    with pytest.raises(ValueError, match=r"is not the target this QuantileAggregator was fitted"):
+    with pytest.raises(ValueError, match=r"X or y differ from the data this QuantileAggregator"):
         fitted.refit_weights(X, y + 1.0)
+    with pytest.raises(ValueError, match=r"X or y differ from the data"):
+        fitted.refit_weights(X[::-1], y)
+    with pytest.raises(ValueError, match=r"y has 59 values but this QuantileAggregator was fitted"):
+        fitted.refit_weights(X, y[1:])
+    with pytest.raises(ValueError, match="features"):
+        fitted.refit_weights(X[:, :1], y)
+    with pytest.raises(ValueError, match=r"max_rows=1 is too few rows"):
+        fitted.set_params(max_rows=1).refit_weights(X, y)
+    fitted.set_params(max_rows=None, quantiles=[0.1, 0.9])
+    with pytest.raises(ValueError, match=r"parameters changed since fit .* Call fit again"):
+        fitted.refit_weights(X, y)
+    fitted.set_params(quantiles=(0.05, 0.5, 0.95))
+    fitted.refit_weights(X, y)  # back to the fitted parameters: allowed
+    local = QuantileAggregator(
+        [KNeighborsQuantileRegressor(n_neighbors=5)], cv=3, weighting="local"
+    ).fit(X, y)
+    with pytest.raises(ValueError, match=r"this aggregator's, kept since weighting=None"):
+        local.refit_weights(X, y, family="best")
     with pytest.raises(ValueError, match="not available for the baseline"):
         fitted.refit_weights(X, y, family="average", weighting="local")
     with pytest.raises(ValueError, match="family"):

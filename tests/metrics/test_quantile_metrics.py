@@ -152,6 +152,17 @@ def test_bad_multioutput(multioutput):
         mean_pinball_loss([0.0], [[0.0, 1.0]], [0.1, 0.9], multioutput=multioutput)
 
 
+class NoLevels:
+    """A quantile model with no levels of its own."""
+
+    def fit(self, X, y):
+        self.centre_ = float(np.mean(y))
+        return self
+
+    def predict_quantiles(self, X, quantiles=None):
+        return np.full((len(X), len(quantiles)), self.centre_)
+
+
 def test_wis_scorer_rates_predict_quantiles_and_says_what_is_missing():
     from sklearn.linear_model import LinearRegression
     from sklearn.pipeline import make_pipeline
@@ -180,7 +191,10 @@ def test_wis_scorer_rates_predict_quantiles_and_says_what_is_missing():
     assert repr(wis_scorer([0.1, 0.9])) == "wis_scorer(quantiles=[0.1, 0.9])"
     with pytest.raises(TypeError, match="needs an estimator with predict_quantiles"):
         wis_scorer()(LinearRegression().fit(X, y), X, y)
+    np.testing.assert_allclose(
+        wis_scorer()(cqr, X, y), wis_scorer([0.05, 0.25, 0.5, 0.75, 0.95])(cqr, X, y)
+    )
     with pytest.raises(ValueError, match=r"has neither quantiles_ nor quantiles"):
-        wis_scorer()(cqr, X, y)
+        wis_scorer()(NoLevels().fit(X, y), X, y)
     with pytest.raises(ValueError, match="strictly increasing"):
         wis_scorer([0.9, 0.1])
