@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(TASK_METRICS),
         default=None,
         help=(
-            "run one task: its default methods (all of its methods when none is a default), "
+            "run one task: its default methods (when none is a default, all of its methods "
+            "but those run only on request, e.g. cvplus-medium), "
             "unless --methods names others of the same task, on all of its datasets unless "
             "--datasets names some; e.g. --task timeseries"
         ),
@@ -231,7 +232,13 @@ def _markdown(
         "`worst_window_coverage` is the smallest coverage over those tenths. Missing data: "
         "`worst_mask_coverage` is the smallest coverage over groups of test rows with the same "
         "number of missing values, among groups of at least 30 rows (NaN when none is that "
-        "large). Times are "
+        "large). Quantile task: every method's quantiles at 19 levels 0.05..0.95 (plus the "
+        "level's tails); `wis_unsorted` is their weighted interval score (2 x mean pinball loss) "
+        "as predicted, `crossing_rate` the fraction of test rows whose quantiles cross (for "
+        "`cqr-*`, inner pairs calibrated to cross or be empty count), `wis` and `pinball` are "
+        "scored after sorting each row, and coverage and widths are those of the sorted "
+        "(a/2, 1 - a/2) pair; the aggregators of one run share cached base-model fits, so the "
+        "first one's `fit_seconds` includes the fold fits the others reuse. Times are "
         "wall-clock seconds and depend on the machine and its load at the time of the run.",
         "",
         f"Wall time {seconds:.0f} s on {os.cpu_count()} cores; conformal {__version__}, "
@@ -273,7 +280,8 @@ def _print_list(all_datasets: list[str], all_methods: list[str]) -> None:
         default = ", default" if method.default else ""
         runs_on = data_task(method.task)
         data = f", runs on {runs_on} datasets" if runs_on != method.task else ""
-        print(f"method {name} ({method.task}{default}{data}): {method.description}")
+        request = ", on request" if method.on_request else ""
+        print(f"method {name} ({method.task}{default}{request}{data}): {method.description}")
 
 
 def _methods_for(task: str) -> str:

@@ -338,7 +338,7 @@ for _name, _text in {**_BASE_DESCRIPTIONS, **_AGGREGATOR_DESCRIPTIONS}.items():
     register_method(
         f"q-{_name}",
         (lambda random_state, level, name=_name: quantile_model(name, random_state, level)),
-        description=_text + "; raw quantiles",
+        description=_text,
         task="quantile",
         needs_level=True,
     )
