@@ -54,13 +54,14 @@ from .aggregation._protocol import (
     QuantileModels,
     as_quantile_model,
     merge_quantiles,
+    pair_bands,
+    per_level_models,
     predict_quantiles_of,
 )
 from .base import ConformalMixin
 from .calibration import Calibrator, Level, TestContext, warn_too_few
 from .calibration._masks import MaskCalibration, row_blocks
 from .regression._quantile_models import (
-    rearranged,
     tail_quantiles,
     warn_empty,
 )
@@ -336,9 +337,7 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
         """``(n, 2)`` rearranged quantile predictions (``"cqr"``) or ``(n,)`` predictions."""
         if self.quantile_model_ is None:
             return np.asarray(self.estimator_.predict(Z), dtype=np.float64).ravel()
-        quantiles = predict_quantiles_of(self.quantile_model_, Z, list(self._pairs[index]))
-        lower, upper = rearranged(quantiles[:, 0], quantiles[:, 1])
-        return np.column_stack([lower, upper])
+        return pair_bands(self.quantile_model_, Z, [self._pairs[index]])[0]
 
     def _fit_model(self, model: Any, Z: Floats, y: Floats) -> Any:
         try:
@@ -486,13 +485,7 @@ class MissingDataConformalRegressor(ConformalMixin, RegressorMixin, BaseEstimato
         ``"absolute"``); a quantile model with its own ``predict_quantiles`` has none."""
         if self.quantile_model_ is None:
             return None
-        models = getattr(self.quantile_model_, "estimators_", None)
-        if not isinstance(models, QuantileModels):
-            raise AttributeError(
-                f"{type(self.quantile_model_).__name__} predicts its quantiles itself: there "
-                "is no model per level; use quantile_model_.predict_quantiles(X, quantiles)."
-            )
-        return models
+        return per_level_models(self.quantile_model_)
 
     def predict_interval(
         self,

@@ -28,6 +28,7 @@ from ._protocol import (
     as_quantile_model,
     check_quantiles,
     level_positions,
+    median_level,
     predict_quantiles_of,
 )
 from ._rearrangement import rearrange_quantiles
@@ -414,12 +415,7 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
         n = target.shape[0]
         check_same_rows(X, n)
         levels = check_quantiles(self.quantiles)
-        if self.family in _BASELINES and self.weighting != "global":
-            raise ValueError(
-                f"weighting={self.weighting!r} is not available for the baseline "
-                f"family={self.family!r}, which has no weights of x; use weighting='global', "
-                f"or a family among {list(_WEIGHTED)} for local weights."
-            )
+        self._check_family_weighting()
         features = self._gate_features(X) if self.weighting == "local" else None
         names, models = self._named_models(levels)
         if isinstance(self.cv, str) and self.cv != "loo":
@@ -551,13 +547,9 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
             weighting=self.weighting if weighting is None else weighting,
         )
         new._validate_params()
-        if new.family in _BASELINES and new.weighting != "global":
-            carried = " (this aggregator's, kept since weighting=None)" if weighting is None else ""
-            raise ValueError(
-                f"weighting={new.weighting!r}{carried} is not available for the baseline "
-                f"family={new.family!r}, which has no weights of x; pass weighting='global', "
-                f"or a family among {list(_WEIGHTED)} for local weights."
-            )
+        new._check_family_weighting(
+            " (this aggregator's, kept since weighting=None)" if weighting is None else ""
+        )
         new._check_max_rows(len(self.estimators_))
         for name in (
             "n_features_in_",
@@ -574,9 +566,7 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
             if hasattr(self, name):
                 setattr(new, name, getattr(self, name))
         features = None
-        if new.weighting == "local":
-            X = as_rows(X)
-            check_same_rows(X, target.shape[0])
+        if new.weighting == "local":  # X was checked against the fitted data above
             features = new._gate_features(X)
         rows = new._weight_rows(target.shape[0])
         new._fit_weights(
@@ -585,6 +575,15 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
             None if features is None else features[rows],
         )
         return new
+
+    def _check_family_weighting(self, carried: str = "") -> None:
+        """Baselines have no weights of x: only ``weighting="global"``."""
+        if self.family in _BASELINES and self.weighting != "global":
+            raise ValueError(
+                f"weighting={self.weighting!r}{carried} is not available for the baseline "
+                f"family={self.family!r}, which has no weights of x; pass weighting='global', "
+                f"or a family among {list(_WEIGHTED)} for local weights."
+            )
 
     def _check_max_rows(self, p: int) -> None:
         if self.max_rows is not None and self.max_rows < p + 1:
@@ -767,8 +766,7 @@ class QuantileAggregator(RegressorMixin, _BaseComposition):
         y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self, "estimators_")
-        middle = int(np.abs(self.quantiles_ - 0.5).argmin())
-        return self.predict_quantiles(X)[:, middle]
+        return self.predict_quantiles(X, [median_level(self.quantiles_)])[:, 0]
 
 
 def _base_quantiles(

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..exceptions import warn_conformal
-from ._protocol import check_quantiles, level_positions
+from ._protocol import check_quantiles, level_positions, median_level
 
 __all__ = ["LinearQuantileRegressor"]
 
@@ -277,5 +277,4 @@ class LinearQuantileRegressor(RegressorMixin, BaseEstimator):
             The predicted conditional quantile.
         """
         check_is_fitted(self, "coef_")
-        middle = self.quantiles_[[int(np.abs(self.quantiles_ - 0.5).argmin())]]
-        return self.predict_quantiles(X, middle)[:, 0]
+        return self.predict_quantiles(X, [median_level(self.quantiles_)])[:, 0]

@@ -196,6 +196,39 @@ def _final_step(estimator: Any) -> Any:
             return estimator
 
 
+def median_level(levels: NDArray[np.float64]) -> float:
+    """The fitted level that stands for the median: 0.5 if fitted, else the nearest one (the
+    lower of two equally near). What ``predict`` of a model with fixed levels returns."""
+    return float(levels[int(np.abs(np.asarray(levels) - 0.5).argmin())])
+
+
+def per_level_models(model: Any) -> QuantileModels:
+    """The per-level clones of a :class:`MultiLevelQuantileRegressor` (the ``estimators_`` of
+    the CQR estimators); an AttributeError for a model that predicts its levels itself."""
+    models = getattr(model, "estimators_", None)
+    if not isinstance(models, QuantileModels):
+        raise AttributeError(
+            f"{type(model).__name__} predicts its quantiles itself: there is no model per "
+            "level; use quantile_model_.predict_quantiles(X, quantiles)."
+        )
+    return models
+
+
+def pair_bands(model: Any, X: Any, pairs: list[tuple[float, float]]) -> list[NDArray[np.float64]]:
+    """``(n, 2)`` bands ``[min, max]`` of each ``(lower, upper)`` level pair, from ONE
+    ``predict_quantiles`` call for all of them (a forest applies its trees, an aggregator
+    predicts its base models, once per ``X``). ``min``/``max`` rearranges crossing pairs
+    (Chernozhukov, Fernandez-Val and Galichon 2010)."""
+    levels = merge_quantiles(*pairs)
+    predicted = predict_quantiles_of(model, X, levels)
+    bands = []
+    for lo, hi in pairs:
+        lower = predicted[:, level_positions(levels, np.array([lo]), "the quantile model")[0]]
+        upper = predicted[:, level_positions(levels, np.array([hi]), "the quantile model")[0]]
+        bands.append(np.column_stack([np.minimum(lower, upper), np.maximum(lower, upper)]))
+    return bands
+
+
 def _contains_frozen(estimator: Any) -> bool:
     """Whether a ``FrozenEstimator`` is on the path from ``estimator`` to its final step."""
     from sklearn.frozen import FrozenEstimator
@@ -536,8 +569,8 @@ class MultiLevelQuantileRegressor(RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self, "estimators_")
-        middle = float(self.quantiles_[np.abs(self.quantiles_ - 0.5).argmin()])
-        return np.asarray(self.estimators_[middle].predict(X), dtype=np.float64).ravel()
+        model = self.estimators_[median_level(self.quantiles_)]
+        return np.asarray(model.predict(X), dtype=np.float64).ravel()
 
 
 def as_quantile_model(estimator: Any, quantiles: Any, *, quantile_param: str | None = None) -> Any:

@@ -24,6 +24,8 @@ from ..aggregation._protocol import (
     as_quantile_model,
     is_quantile_model,
     merge_quantiles,
+    pair_bands,
+    per_level_models,
     predict_quantiles_of,
 )
 from ..base import fit_with_weights
@@ -34,7 +36,6 @@ from ..weights import WeightScheme
 from ._base import BaseConformalRegressor
 from ._quantile_models import (
     FittedLevelsMixin,
-    rearranged,
     tail_quantiles,
     warn_empty,
 )
@@ -266,8 +267,10 @@ class ConformalizedQuantileRegressor(BatchIntervalMixin, FittedLevelsMixin, Base
         X_cal, y_cal = take(X, calibration), target[calibration]
         self.score_ = CQRScore() if self.symmetric else CQRAsymmetricScore()
         self.conformity_scores_ = np.stack(
-            [self.score_.score(y_cal, self._band(X_cal, i)) for i in range(len(levels))]
-        )
+            [self.score_.score(y_cal, band) for band in pair_bands(
+                self.quantile_model_, X_cal, self._pairs
+            )]
+        )  # fmt: skip
         finish_weighting(self, weighting, X_cal, calibration)
         self.calibrators_ = [
             Calibrator(scores, weights=self.calibration_weights_)
@@ -296,9 +299,7 @@ class ConformalizedQuantileRegressor(BatchIntervalMixin, FittedLevelsMixin, Base
 
     def _band(self, X: Any, index: int) -> NDArray[np.float64]:
         """``(n, 2)`` rearranged quantile predictions ``[min, max]`` of the pair ``index``."""
-        quantiles = predict_quantiles_of(self.quantile_model_, X, list(self._pairs[index]))
-        lower, upper = rearranged(quantiles[:, 0], quantiles[:, 1])
-        return np.column_stack([lower, upper])
+        return pair_bands(self.quantile_model_, X, [self._pairs[index]])[0]
 
     def _point_predictions(self, X: Any) -> Any:
         if self._has_median:
@@ -310,13 +311,7 @@ class ConformalizedQuantileRegressor(BatchIntervalMixin, FittedLevelsMixin, Base
         """The fitted per-level models (a dict of float to regressor) when the quantile model
         is one clone per level; a model with its own ``predict_quantiles`` has none (see
         ``quantile_model_``)."""
-        models = getattr(self.quantile_model_, "estimators_", None)
-        if not isinstance(models, QuantileModels):
-            raise AttributeError(
-                f"{type(self.quantile_model_).__name__} predicts its quantiles itself: there "
-                "is no model per level; use quantile_model_.predict_quantiles(X, quantiles)."
-            )
-        return models
+        return per_level_models(self.quantile_model_)
 
     def predict_interval(
         self, X: ArrayLike, confidence_level: float | list[float] | None = None
@@ -337,9 +332,11 @@ class ConformalizedQuantileRegressor(BatchIntervalMixin, FittedLevelsMixin, Base
         X, levels, scalar = self._predict_prologue(X, confidence_level)
         out = np.empty((n_rows(X), len(levels), 2))
         test = self._test_context(X)
-        for index, columns in self._by_fitted_pair(levels):
+        groups = self._by_fitted_pair(levels)
+        bands = pair_bands(self.quantile_model_, X, [self._pairs[i] for i, _ in groups])
+        for (index, columns), band in zip(groups, bands, strict=True):
             wanted = [levels[j] for j in columns]
             thresholds = self.calibrators_[index].threshold(wanted, test=test)
-            out[:, columns, :] = self.score_.inverse(self._band(X, index), thresholds)
+            out[:, columns, :] = self.score_.inverse(band, thresholds)
         warn_empty(out, type(self).__name__)
         return self._shape(out, scalar)

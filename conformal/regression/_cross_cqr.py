@@ -20,8 +20,9 @@ from .._validation import (
 from ..aggregation._protocol import (
     QuantileModels,
     as_quantile_model,
-    level_positions,
     merge_quantiles,
+    pair_bands,
+    per_level_models,
     predict_quantiles_of,
 )
 from ..calibration import Calibrator, Level, warn_too_few
@@ -29,7 +30,6 @@ from ..scores import CQRScore
 from ._base import BaseConformalRegressor
 from ._quantile_models import (
     FittedLevelsMixin,
-    rearranged,
     tail_quantiles,
     warn_empty,
 )
@@ -194,15 +194,9 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
         scores = np.empty((len(levels), n))
         for fold, (_, calibration) in zip(self.quantile_models_, splits, strict=True):
             if calibration.size:
-                # All pairs' levels at once: one prediction pass per fold.
-                predicted = predict_quantiles_of(fold, take(X, calibration), quantiles)
-                for index, (lo, hi) in enumerate(self._pairs):
-                    lower, upper = rearranged(
-                        predicted[:, _column(quantiles, lo)], predicted[:, _column(quantiles, hi)]
-                    )
-                    scores[index, calibration] = score.score(
-                        target[calibration], np.column_stack([lower, upper])
-                    )
+                bands = pair_bands(fold, take(X, calibration), self._pairs)
+                for index, band in enumerate(bands):
+                    scores[index, calibration] = score.score(target[calibration], band)
         self.conformity_scores_ = scores
         # Each fitted level's scores sorted per fold, on first use (see _plus).
         self._cached_calibrations: dict[int, Calibrator] = {}
@@ -218,14 +212,7 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
         """For each fold, its per-level models (dicts of float to regressor) when the quantile
         model is one clone per level; a model with its own ``predict_quantiles`` has none (see
         ``quantile_models_``)."""
-        folds = [getattr(model, "estimators_", None) for model in self.quantile_models_]
-        if not all(isinstance(fold, QuantileModels) for fold in folds):
-            raise AttributeError(
-                f"{type(self.quantile_models_[0]).__name__} predicts its quantiles itself: "
-                "there is no model per level; use quantile_models_[k].predict_quantiles(X, "
-                "quantiles)."
-            )
-        return folds  # type: ignore[return-value]
+        return [per_level_models(model) for model in self.quantile_models_]
 
     def predict_interval(
         self, X: ArrayLike, confidence_level: float | list[float] | None = None
@@ -262,17 +249,8 @@ class CrossConformalizedQuantileRegressor(FittedLevelsMixin, BaseConformalRegres
         calibration = self._cached_calibrations[index]
         out = np.empty((n_rows(X), len(levels), 2))
         for rows, block in row_blocks(X, 2 * n_folds):
-            predicted = [
-                predict_quantiles_of(fold, block, [lo, hi]) for fold in self.quantile_models_
-            ]
-            lower, upper = rearranged(
-                np.column_stack([p[:, 0] for p in predicted]),
-                np.column_stack([p[:, 1] for p in predicted]),
-            )
+            bands = [pair_bands(fold, block, [(lo, hi)])[0] for fold in self.quantile_models_]
+            lower = np.column_stack([band[:, 0] for band in bands])
+            upper = np.column_stack([band[:, 1] for band in bands])
             out[rows] = calibration.plus(lower, levels, upper_centers=upper, warn=False)
         return out
-
-
-def _column(quantiles: NDArray[np.float64], level: float) -> int:
-    """The column of ``level`` among ``quantiles`` (within 1e-9)."""
-    return int(level_positions(quantiles, np.array([level]), "the fold model")[0])
